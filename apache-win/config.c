@@ -1,0 +1,398 @@
+/*
+ * config.c: mod_wsgi's directives, parsed into mod_sysgi's configuration,
+ * and the per-server / per-directory merges. A bad value is a config error
+ * that names the directive, so `apachectl configtest` points at it.
+ */
+#include "mod_sysgi.h"
+
+#include "http_core.h"
+#include "ap_regex.h"
+#include "apr_lib.h"
+#include "apr_strings.h"
+#include "apr_file_info.h"
+
+APLOG_USE_MODULE(sysgi);
+
+sysgi_global_config *sysgi_globals;
+
+void sysgi_reset_globals(apr_pool_t *pconf) {
+  sysgi_globals = apr_pcalloc(pconf, sizeof(*sysgi_globals));
+  sysgi_globals->python_path = apr_array_make(pconf, 4, sizeof(const char *));
+  sysgi_globals->import_scripts = apr_array_make(pconf, 2, sizeof(sysgi_script));
+}
+
+/* Directives may be read before pre_config has run (httpd reads
+ * LoadModule'd modules' directives in the same pass). */
+static sysgi_global_config *globals(apr_pool_t *pconf) {
+  if (!sysgi_globals)
+    sysgi_reset_globals(pconf);
+  return sysgi_globals;
+}
+
+/* ---- create / merge ----------------------------------------------------- */
+
+void *sysgi_create_server_config(apr_pool_t *p, server_rec *s) {
+  sysgi_server_config *c = apr_pcalloc(p, sizeof(*c));
+  c->aliases = apr_array_make(p, 4, sizeof(sysgi_alias));
+  return c;
+}
+
+/* Prefix aliases sorted longest location first (so "/app/api" wins over
+ * "/app" and "/"); regex aliases keep their order, after the prefixes. */
+static void insert_alias(apr_array_header_t *arr, const sysgi_alias *a) {
+  sysgi_alias *slot = apr_array_push(arr);
+  sysgi_alias *v = (sysgi_alias *)arr->elts;
+  int i = arr->nelts - 1;
+  if (!a->regex) {
+    size_t len = strlen(a->location);
+    while (i > 0 && (v[i - 1].regex || strlen(v[i - 1].location) < len)) {
+      v[i] = v[i - 1];
+      i--;
+    }
+  }
+  (void)slot;
+  v[i] = *a;
+}
+
+void *sysgi_merge_server_config(apr_pool_t *p, void *basev, void *addv) {
+  sysgi_server_config *base = basev, *add = addv;
+  sysgi_server_config *c = apr_pcalloc(p, sizeof(*c));
+  int i;
+  /* A virtual host sees its own aliases and the main server's, like
+   * mod_alias and mod_wsgi. */
+  c->aliases = apr_array_make(p, add->aliases->nelts + base->aliases->nelts,
+                              sizeof(sysgi_alias));
+  for (i = 0; i < add->aliases->nelts; i++)
+    insert_alias(c->aliases, &APR_ARRAY_IDX(add->aliases, i, sysgi_alias));
+  for (i = 0; i < base->aliases->nelts; i++)
+    insert_alias(c->aliases, &APR_ARRAY_IDX(base->aliases, i, sysgi_alias));
+  return c;
+}
+
+void *sysgi_create_dir_config(apr_pool_t *p, char *dir) {
+  sysgi_dir_config *c = apr_pcalloc(p, sizeof(*c));
+  c->enable_sendfile = -1;
+  c->pass_authorization = -1;
+  c->script_reloading = -1;
+  return c;
+}
+
+void *sysgi_merge_dir_config(apr_pool_t *p, void *basev, void *addv) {
+  sysgi_dir_config *base = basev, *add = addv;
+  sysgi_dir_config *c = apr_pcalloc(p, sizeof(*c));
+#define PICK(f) c->f = add->f ? add->f : base->f
+#define PICK_FLAG(f) c->f = add->f != -1 ? add->f : base->f
+  PICK(application_group);
+  PICK(callable_object);
+  PICK(access_script);
+  PICK(auth_user_script);
+  PICK(auth_group_script);
+  PICK_FLAG(enable_sendfile);
+  PICK_FLAG(pass_authorization);
+  PICK_FLAG(script_reloading);
+#undef PICK
+#undef PICK_FLAG
+  return c;
+}
+
+/* ---- value checks ------------------------------------------------------- */
+
+/* %{GLOBAL}, %{SERVER}, %{RESOURCE}, %{ENV:name} or a literal name. */
+static const char *check_group(cmd_parms *cmd, const char *v) {
+  if (strncmp(v, "%{", 2) != 0)
+    return NULL;
+  if (!strcmp(v, "%{GLOBAL}") || !strcmp(v, "%{SERVER}") ||
+      !strcmp(v, "%{RESOURCE}"))
+    return NULL;
+  if (!strncmp(v, "%{ENV:", 6) && strlen(v) > 7 && v[strlen(v) - 1] == '}')
+    return NULL;
+  return apr_psprintf(cmd->pool,
+                      "%s: unknown application group macro '%s' (use "
+                      "%%{GLOBAL}, %%{SERVER}, %%{RESOURCE}, %%{ENV:name} or "
+                      "a literal name)",
+                      cmd->cmd->name, v);
+}
+
+static const char *check_callable(cmd_parms *cmd, const char *v) {
+  const char *s = v;
+  if (!*s || !(apr_isalpha(*s) || *s == '_'))
+    goto bad;
+  for (s++; *s; s++)
+    if (!(apr_isalnum(*s) || *s == '_'))
+      goto bad;
+  return NULL;
+bad:
+  return apr_psprintf(cmd->pool,
+                      "%s: '%s' is not a Python identifier (the name of the "
+                      "WSGI callable in the script)",
+                      cmd->cmd->name, v);
+}
+
+/* Applications run embedded in Apache's own processes: there are no
+ * daemon process groups in mod_sysgi. */
+static const char *check_process_group(cmd_parms *cmd, const char *v) {
+  if (!*v || !strcmp(v, "%{GLOBAL}"))
+    return NULL;
+  return apr_psprintf(cmd->pool,
+                      "%s: process group '%s' is not available in mod_sysgi, "
+                      "which runs applications embedded in Apache; process "
+                      "groups are provided by sysgi.exe on Windows (use "
+                      "'%%{GLOBAL}' or remove the setting)",
+                      cmd->cmd->name, v);
+}
+
+static const char *server_root_file(cmd_parms *cmd, const char *name,
+                                    const char **out) {
+  *out = ap_server_root_relative(cmd->pool, name);
+  if (!*out)
+    return apr_psprintf(cmd->pool, "%s: invalid file path '%s'",
+                        cmd->cmd->name, name);
+  return NULL;
+}
+
+/* Parses the key=value options after the fixed arguments. Allowed keys
+ * are given by non-NULL out-pointers. */
+static const char *parse_options(cmd_parms *cmd, const char **args,
+                                 const char **group, const char **callable,
+                                 int allow_process_group) {
+  while (**args) {
+    char *word = ap_getword_conf(cmd->pool, args);
+    char *eq = strchr(word, '=');
+    const char *err;
+    if (!eq)
+      return apr_psprintf(cmd->pool, "%s: invalid option '%s' (expected "
+                          "name=value)", cmd->cmd->name, word);
+    *eq++ = '\0';
+    if (group && !strcmp(word, "application-group")) {
+      if ((err = check_group(cmd, eq)))
+        return err;
+      *group = eq;
+    } else if (callable && !strcmp(word, "callable-object")) {
+      if ((err = check_callable(cmd, eq)))
+        return err;
+      *callable = eq;
+    } else if (allow_process_group && !strcmp(word, "process-group")) {
+      if ((err = check_process_group(cmd, eq)))
+        return err;
+    } else {
+      return apr_psprintf(cmd->pool, "%s: unknown option '%s'",
+                          cmd->cmd->name, word);
+    }
+  }
+  return NULL;
+}
+
+/* ---- directives --------------------------------------------------------- */
+
+static const char *script_alias(cmd_parms *cmd, void *mconfig,
+                                const char *args) {
+  sysgi_server_config *sc =
+      ap_get_module_config(cmd->server->module_config, &sysgi_module);
+  int is_match = cmd->info != NULL;
+  sysgi_alias a;
+  const char *url, *file, *err;
+  memset(&a, 0, sizeof(a));
+  url = ap_getword_conf(cmd->pool, &args);
+  file = ap_getword_conf(cmd->pool, &args);
+  if (!*url || !*file)
+    return apr_psprintf(cmd->pool, "%s needs a URL %s and a script file",
+                        cmd->cmd->name, is_match ? "pattern" : "path");
+  if ((err = parse_options(cmd, &args, &a.application_group,
+                           &a.callable_object, 1)))
+    return err;
+  if (is_match) {
+    a.regex = ap_pregcomp(cmd->pool, url, AP_REG_EXTENDED);
+    if (!a.regex)
+      return apr_psprintf(cmd->pool, "%s: invalid regular expression '%s'",
+                          cmd->cmd->name, url);
+    a.location = url;
+    a.target = file; /* $N substituted per request, then made absolute */
+  } else {
+    char *loc = apr_pstrdup(cmd->pool, url);
+    size_t n = strlen(loc);
+    if (loc[0] != '/')
+      return apr_psprintf(cmd->pool, "%s: URL path '%s' must start with '/'",
+                          cmd->cmd->name, url);
+    /* "/app/" mounts like "/app"; "/" becomes "" and matches every URL. */
+    while (n > 0 && loc[n - 1] == '/')
+      loc[--n] = '\0';
+    a.location = loc;
+    if ((err = server_root_file(cmd, file, &a.target)))
+      return err;
+  }
+  insert_alias(sc->aliases, &a);
+  return NULL;
+}
+
+#define DIR_STRING(fn, field, check)                                       \
+  static const char *fn(cmd_parms *cmd, void *mconfig, const char *v) {   \
+    sysgi_dir_config *dc = mconfig;                                        \
+    const char *err = check(cmd, v);                                       \
+    if (err)                                                               \
+      return err;                                                          \
+    dc->field = v;                                                         \
+    return NULL;                                                           \
+  }
+DIR_STRING(set_application_group, application_group, check_group)
+DIR_STRING(set_callable_object, callable_object, check_callable)
+#undef DIR_STRING
+
+static const char *set_process_group(cmd_parms *cmd, void *mconfig,
+                                     const char *v) {
+  return check_process_group(cmd, v);
+}
+
+static const char *set_dir_flag(cmd_parms *cmd, void *mconfig, int on) {
+  int *field = (int *)((char *)mconfig + (size_t)cmd->info);
+  *field = on ? 1 : 0;
+  return NULL;
+}
+
+static const char *set_script(cmd_parms *cmd, void *mconfig,
+                              const char *args) {
+  sysgi_dir_config *dc = mconfig;
+  sysgi_script *s = apr_pcalloc(cmd->pool, sizeof(*s));
+  const char *file = ap_getword_conf(cmd->pool, &args), *err;
+  if (!*file)
+    return apr_psprintf(cmd->pool, "%s needs a script file", cmd->cmd->name);
+  if ((err = server_root_file(cmd, file, &s->filename)))
+    return err;
+  if ((err = parse_options(cmd, &args, &s->application_group, NULL, 0)))
+    return err;
+  *(sysgi_script **)((char *)dc + (size_t)cmd->info) = s;
+  return NULL;
+}
+
+static const char *set_python_home(cmd_parms *cmd, void *mconfig,
+                                   const char *v) {
+  const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+  if (err)
+    return err;
+  globals(cmd->server->process->pconf)->python_home = v;
+  return NULL;
+}
+
+/* ':'-separated on Unix, ';' on Windows: APR knows which. */
+static const char *set_python_path(cmd_parms *cmd, void *mconfig,
+                                   const char *v) {
+  sysgi_global_config *g = globals(cmd->server->process->pconf);
+  apr_array_header_t *parts;
+  const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+  int i;
+  if (err)
+    return err;
+  if (apr_filepath_list_split(&parts, v, cmd->pool) != APR_SUCCESS)
+    return apr_psprintf(cmd->pool, "%s: invalid path list '%s'",
+                        cmd->cmd->name, v);
+  for (i = 0; i < parts->nelts; i++) {
+    const char *e = APR_ARRAY_IDX(parts, i, const char *);
+    if (*e)
+      APR_ARRAY_PUSH(g->python_path, const char *) = e;
+  }
+  return NULL;
+}
+
+static const char *set_dont_write_bytecode(cmd_parms *cmd, void *mconfig,
+                                           int on) {
+  const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+  if (err)
+    return err;
+  globals(cmd->server->process->pconf)->dont_write_bytecode = on;
+  return NULL;
+}
+
+static const char *import_script(cmd_parms *cmd, void *mconfig,
+                                 const char *args) {
+  sysgi_script s = {NULL, NULL};
+  const char *file = ap_getword_conf(cmd->pool, &args), *err;
+  if (!*file)
+    return apr_psprintf(cmd->pool, "%s needs a script file", cmd->cmd->name);
+  if ((err = server_root_file(cmd, file, &s.filename)))
+    return err;
+  if ((err = parse_options(cmd, &args, &s.application_group, NULL, 1)))
+    return err;
+  /* Imported before any request: only a group that does not depend on a
+   * request can be named. */
+  if (!s.application_group)
+    return apr_psprintf(cmd->pool, "%s: application-group= is required",
+                        cmd->cmd->name);
+  if (!strncmp(s.application_group, "%{", 2) &&
+      strcmp(s.application_group, "%{GLOBAL}"))
+    return apr_psprintf(cmd->pool, "%s: application-group must be %%{GLOBAL} "
+                        "or a literal name, not '%s'",
+                        cmd->cmd->name, s.application_group);
+  APR_ARRAY_PUSH(globals(cmd->server->process->pconf)->import_scripts,
+                 sysgi_script) = s;
+  return NULL;
+}
+
+static const char *restrict_embedded(cmd_parms *cmd, void *mconfig, int on) {
+  const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+  if (err)
+    return err;
+  if (on)
+    return apr_psprintf(cmd->pool, "%s On: mod_sysgi only runs applications "
+                        "embedded in Apache (daemon process groups are "
+                        "provided by sysgi.exe on Windows)", cmd->cmd->name);
+  return NULL;
+}
+
+static const char *daemon_process(cmd_parms *cmd, void *mconfig,
+                                  const char *args) {
+  return apr_psprintf(cmd->pool, "%s: daemon mode is not available in "
+                      "mod_sysgi; process groups are provided by sysgi.exe "
+                      "on Windows", cmd->cmd->name);
+}
+
+#define DIR_OFF(f) ((void *)APR_OFFSETOF(sysgi_dir_config, f))
+
+const command_rec sysgi_directives[] = {
+    AP_INIT_RAW_ARGS("WSGIScriptAlias", script_alias, NULL, RSRC_CONF,
+                     "URL-path script-file [application-group=...] "
+                     "[callable-object=...] [process-group=...]"),
+    AP_INIT_RAW_ARGS("WSGIScriptAliasMatch", script_alias, (void *)1,
+                     RSRC_CONF,
+                     "URL-regex script-file ($1..$9 substituted) [options]"),
+    AP_INIT_TAKE1("WSGIApplicationGroup", set_application_group, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "%{GLOBAL}, %{SERVER}, %{RESOURCE}, %{ENV:name} or a name"),
+    AP_INIT_TAKE1("WSGICallableObject", set_callable_object, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "name of the WSGI callable (default 'application')"),
+    AP_INIT_TAKE1("WSGIProcessGroup", set_process_group, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "only %{GLOBAL} (embedded) is available"),
+    AP_INIT_FLAG("WSGIEnableSendfile", set_dir_flag,
+                 DIR_OFF(enable_sendfile), RSRC_CONF | ACCESS_CONF,
+                 "On: wsgi.file_wrapper sends files with the kernel"),
+    AP_INIT_FLAG("WSGIPassAuthorization", set_dir_flag,
+                 DIR_OFF(pass_authorization), RSRC_CONF | ACCESS_CONF,
+                 "On: pass the Authorization header as HTTP_AUTHORIZATION"),
+    AP_INIT_FLAG("WSGIScriptReloading", set_dir_flag,
+                 DIR_OFF(script_reloading), RSRC_CONF | ACCESS_CONF,
+                 "On (default): reload a script when its file changes"),
+    AP_INIT_RAW_ARGS("WSGIAccessScript", set_script,
+                     (void *)APR_OFFSETOF(sysgi_dir_config, access_script),
+                     ACCESS_CONF | OR_AUTHCFG,
+                     "script-file [application-group=...]"),
+    AP_INIT_RAW_ARGS("WSGIAuthUserScript", set_script,
+                     (void *)APR_OFFSETOF(sysgi_dir_config, auth_user_script),
+                     ACCESS_CONF | OR_AUTHCFG,
+                     "script-file [application-group=...]"),
+    AP_INIT_RAW_ARGS("WSGIAuthGroupScript", set_script,
+                     (void *)APR_OFFSETOF(sysgi_dir_config, auth_group_script),
+                     ACCESS_CONF | OR_AUTHCFG,
+                     "script-file [application-group=...]"),
+    AP_INIT_TAKE1("WSGIPythonHome", set_python_home, NULL, RSRC_CONF,
+                  "Python installation or virtual environment directory"),
+    AP_INIT_TAKE1("WSGIPythonPath", set_python_path, NULL, RSRC_CONF,
+                  "extra sys.path entries (':' separated, ';' on Windows)"),
+    AP_INIT_FLAG("WSGIDontWriteBytecode", set_dont_write_bytecode, NULL,
+                 RSRC_CONF, "On: never write .pyc files"),
+    AP_INIT_RAW_ARGS("WSGIImportScript", import_script, NULL, RSRC_CONF,
+                     "script-file application-group=... [process-group=...]"),
+    AP_INIT_FLAG("WSGIRestrictEmbedded", restrict_embedded, NULL, RSRC_CONF,
+                 "accepted for compatibility; only Off"),
+    AP_INIT_RAW_ARGS("WSGIDaemonProcess", daemon_process, NULL, RSRC_CONF,
+                     "not available: use sysgi.exe process groups"),
+    {NULL}};

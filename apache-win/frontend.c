@@ -1,0 +1,210 @@
+/*
+ * frontend.c: the sysgi_frontend callbacks on top of httpd: the response
+ * goes out through the request's output filter chain as brigades, the body
+ * comes in through ap_get_client_block (de-chunked by httpd). Every send is
+ * finished (or copied by httpd's set-aside) before a callback returns, so no
+ * callback ever answers SYSGI_PENDING.
+ */
+#include "mod_sysgi.h"
+
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "mod_ssl.h"
+#include "apr_buckets.h"
+#include "apr_optional.h"
+#include "apr_portable.h"
+#include "apr_strings.h"
+
+APLOG_USE_MODULE(sysgi);
+
+struct sysgi_ap_conn {
+  request_rec *r;
+  apr_bucket_brigade *bb;   /* reused for every send of this request      */
+  int body;                 /* 0 not set up, 1 reading, 2 at end, -1 failed */
+  int sendfile;             /* WSGIEnableSendfile On                      */
+  apr_int32_t file_flags;   /* APR_SENDFILE_ENABLED under EnableSendfile On */
+  apr_off_t declared;       /* Content-Length of the response, or -1      */
+  apr_off_t sent;           /* body bytes handed to the filters so far    */
+};
+
+static APR_OPTIONAL_FN_TYPE(ssl_is_https) *opt_is_https;
+static APR_OPTIONAL_FN_TYPE(ssl_var_lookup) *opt_var_lookup;
+
+void sysgi_ap_retrieve_ssl_fns(void) {
+  opt_is_https = APR_RETRIEVE_OPTIONAL_FN(ssl_is_https);
+  opt_var_lookup = APR_RETRIEVE_OPTIONAL_FN(ssl_var_lookup);
+}
+
+sysgi_ap_conn *sysgi_ap_conn_create(request_rec *r) {
+  sysgi_ap_conn *c = apr_pcalloc(r->pool, sizeof(*c));
+  core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
+  sysgi_dir_config *dc = ap_get_module_config(r->per_dir_config, &sysgi_module);
+  c->r = r;
+  c->sendfile = dc->enable_sendfile == 1;
+  c->declared = -1;
+  /* Apache's own EnableSendfile decides whether the file bucket is sent
+   * with sendfile() or read; WSGIEnableSendfile decides whether the core
+   * hands us the file at all. */
+  c->file_flags = core->enable_sendfile == ENABLE_SENDFILE_ON
+                      ? APR_SENDFILE_ENABLED : 0;
+  return c;
+}
+
+static int pass_status(sysgi_ap_conn *c, apr_status_t rv) {
+  apr_brigade_cleanup(c->bb);
+  if (c->r->connection->aborted)
+    return SYSGI_E_CLIENT_GONE;
+  return rv == APR_SUCCESS ? SYSGI_OK : SYSGI_E_IO;
+}
+
+static int send_head(void *conn, int status, const char *status_line,
+                     const sysgi_header *h, size_t n, int64_t content_length) {
+  sysgi_ap_conn *c = conn;
+  request_rec *r = c->r;
+  size_t i;
+  r->status = status;
+  r->status_line = apr_pstrdup(r->pool, status_line);
+  for (i = 0; i < n; i++) {
+    if (!ap_cstr_casecmp(h[i].name, "Content-Type")) {
+      ap_set_content_type(r, apr_pstrdup(r->pool, h[i].value));
+    } else if (!ap_cstr_casecmp(h[i].name, "Content-Length")) {
+      if (content_length < 0) /* not parsed by the core: pass it as is */
+        apr_table_setn(r->headers_out, "Content-Length",
+                       apr_pstrdup(r->pool, h[i].value));
+    } else {
+      /* add, never set: several Set-Cookie / WWW-Authenticate survive. */
+      apr_table_addn(r->headers_out, apr_pstrdup(r->pool, h[i].name),
+                     apr_pstrdup(r->pool, h[i].value));
+    }
+  }
+  if (content_length >= 0) {
+    ap_set_content_length(r, (apr_off_t)content_length);
+    c->declared = (apr_off_t)content_length;
+  }
+  c->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+  return SYSGI_OK;
+}
+
+/* A streamed response must reach the client chunk by chunk, so each send
+ * ends with a flush, except the one that completes a declared
+ * Content-Length: the end of the response follows at once and httpd then
+ * writes head and body in one go. */
+static void maybe_flush(sysgi_ap_conn *c) {
+  if (c->declared < 0 || c->sent < c->declared)
+    APR_BRIGADE_INSERT_TAIL(
+        c->bb, apr_bucket_flush_create(c->r->connection->bucket_alloc));
+}
+
+static int send_body(void *conn, const void *data, size_t len,
+                     sysgi_send_token *token) {
+  sysgi_ap_conn *c = conn;
+  request_rec *r = c->r;
+  if (r->connection->aborted)
+    return SYSGI_E_CLIENT_GONE;
+  if (!c->bb || len == 0)
+    return c->bb ? SYSGI_OK : SYSGI_E_INVAL;
+  /* Transient: a filter that keeps the bytes past this call copies them
+   * (set-aside), so `data` is free again when we return. */
+  APR_BRIGADE_INSERT_TAIL(c->bb, apr_bucket_transient_create(
+                                     data, len, r->connection->bucket_alloc));
+  c->sent += (apr_off_t)len;
+  maybe_flush(c);
+  return pass_status(c, ap_pass_brigade(r->output_filters, c->bb));
+}
+
+static int send_file(void *conn, intptr_t os_handle, int64_t offset,
+                     int64_t len, sysgi_send_token *token) {
+  sysgi_ap_conn *c = conn;
+  request_rec *r = c->r;
+  apr_os_file_t fd = (apr_os_file_t)os_handle;
+  apr_file_t *f = NULL;
+  if (r->connection->aborted)
+    return SYSGI_E_CLIENT_GONE;
+  if (!c->sendfile) /* WSGIEnableSendfile Off: the core reads the file */
+    return SYSGI_E_UNSUPPORTED;
+  if (!c->bb)
+    return SYSGI_E_INVAL;
+  if (len <= 0)
+    return SYSGI_OK;
+  /* Wraps the caller's descriptor: no cleanup closes it, the core does. */
+  if (apr_os_file_put(&f, &fd, APR_FOPEN_READ | c->file_flags, r->pool) !=
+      APR_SUCCESS)
+    return SYSGI_E_UNSUPPORTED;
+  apr_brigade_insert_file(c->bb, f, (apr_off_t)offset, (apr_off_t)len,
+                          r->pool);
+  c->sent += (apr_off_t)len;
+  /* Always flush: a set-aside file bucket would outlive the descriptor,
+   * which the core closes once we return. */
+  APR_BRIGADE_INSERT_TAIL(c->bb,
+                          apr_bucket_flush_create(r->connection->bucket_alloc));
+  return pass_status(c, ap_pass_brigade(r->output_filters, c->bb));
+}
+
+static ptrdiff_t read_body(void *conn, void *buf, size_t len) {
+  sysgi_ap_conn *c = conn;
+  request_rec *r = c->r;
+  long n;
+  if (c->body == 0) {
+    /* Set up on the first read, so "100 Continue" goes out only when the
+     * application actually wants the body. */
+    if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK) {
+      c->body = -1;
+      return SYSGI_E_IO;
+    }
+    c->body = ap_should_client_block(r) ? 1 : 2;
+  }
+  if (c->body == 2 || len == 0)
+    return 0;
+  if (c->body < 0)
+    return SYSGI_E_IO;
+  n = ap_get_client_block(r, buf, len);
+  if (n < 0) {
+    c->body = -1;
+    return r->connection->aborted ? SYSGI_E_CLIENT_GONE : SYSGI_E_IO;
+  }
+  if (n == 0)
+    c->body = 2;
+  return (ptrdiff_t)n;
+}
+
+static int client_gone(void *conn) {
+  return ((sysgi_ap_conn *)conn)->r->connection->aborted;
+}
+
+/* The head is out and the response cannot be finished honestly: drop the
+ * connection (httpd discards what is still buffered, no last chunk). */
+static void abort_conn(void *conn) {
+  conn_rec *cn = ((sysgi_ap_conn *)conn)->r->connection;
+  cn->keepalive = AP_CONN_CLOSE;
+  cn->aborted = 1;
+}
+
+static void log_line(void *conn, int level, const char *msg) {
+  ap_log_rerror(APLOG_MARK, sysgi_ap_log_level(level), 0,
+                ((sysgi_ap_conn *)conn)->r, "%s", msg);
+}
+
+static int ssl_is_https(void *conn) {
+  request_rec *r = ((sysgi_ap_conn *)conn)->r;
+  return opt_is_https ? opt_is_https(r->connection) : 0;
+}
+
+static const char *ssl_var_lookup(void *conn, const char *name) {
+  request_rec *r = ((sysgi_ap_conn *)conn)->r;
+  if (!opt_var_lookup)
+    return NULL;
+  return opt_var_lookup(r->pool, r->server, r->connection, r,
+                        apr_pstrdup(r->pool, name));
+}
+
+static const sysgi_frontend fe_plain = {
+    send_head, send_body, send_file, NULL, read_body, client_gone,
+    abort_conn, log_line, NULL, NULL};
+static const sysgi_frontend fe_ssl = {
+    send_head, send_body, send_file, NULL, read_body, client_gone,
+    abort_conn, log_line, ssl_is_https, ssl_var_lookup};
+
+const sysgi_frontend *sysgi_ap_frontend(void) {
+  return (opt_is_https || opt_var_lookup) ? &fe_ssl : &fe_plain;
+}

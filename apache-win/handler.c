@@ -1,0 +1,267 @@
+/*
+ * handler.c: from request_rec to sysgi_request. translate_name maps a
+ * WSGIScriptAlias'ed URL onto its script (the rest of the URL becomes
+ * PATH_INFO through httpd's own directory walk, exactly as mod_wsgi and
+ * mod_alias do), and the handler builds the CGI variables like mod_wsgi and
+ * runs the application through the core.
+ */
+#include "mod_sysgi.h"
+
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_script.h"
+#include "apr_env.h"
+#include "apr_strings.h"
+
+APLOG_USE_MODULE(sysgi);
+
+/* ---- translate_name ------------------------------------------------------ */
+
+/* The length of r->uri a prefix alias covers, or -1. A mount matches only
+ * at a '/' boundary: "/app" serves "/app" and "/app/x", never "/apple". */
+static int prefix_match(const sysgi_alias *a, const char *uri) {
+  size_t n = strlen(a->location);
+  if (strncmp(uri, a->location, n) != 0)
+    return -1;
+  return (uri[n] == '\0' || uri[n] == '/') ? (int)n : -1;
+}
+
+int sysgi_ap_translate_name(request_rec *r) {
+  sysgi_server_config *sc =
+      ap_get_module_config(r->server->module_config, &sysgi_module);
+  int i;
+  if (!sc || r->uri[0] != '/')
+    return DECLINED;
+  /* Prefix aliases come first, longest first; then regex aliases in
+   * configuration order. */
+  for (i = 0; i < sc->aliases->nelts; i++) {
+    const sysgi_alias *a = &APR_ARRAY_IDX(sc->aliases, i, sysgi_alias);
+    const char *script = a->target;
+    int len;
+    sysgi_match *m;
+    if (a->regex) {
+      ap_regmatch_t rm[AP_MAX_REG_MATCH];
+      if (ap_regexec(a->regex, r->uri, AP_MAX_REG_MATCH, rm, 0) != 0 ||
+          rm[0].rm_so != 0)
+        continue;
+      len = (int)rm[0].rm_eo;
+      script = ap_pregsub(r->pool, a->target, r->uri, AP_MAX_REG_MATCH, rm);
+      if (script)
+        script = ap_server_root_relative(r->pool, script);
+      if (!script) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "mod_sysgi: WSGIScriptAliasMatch %s: cannot build the "
+                      "script path from '%s'", a->location, a->target);
+        return HTTP_INTERNAL_SERVER_ERROR;
+      }
+    } else if ((len = prefix_match(a, r->uri)) < 0) {
+      continue;
+    }
+    m = apr_pcalloc(r->pool, sizeof(*m));
+    m->alias = a;
+    m->script = script;
+    ap_set_module_config(r->request_config, &sysgi_module, m);
+    /* The directory walk finds the script file in this path and leaves
+     * the remainder in r->path_info. */
+    r->filename = apr_pstrcat(r->pool, script, r->uri + len, NULL);
+    r->handler = SYSGI_HANDLER;
+    apr_table_setn(r->notes, "alias-forced-type", r->handler);
+    return OK;
+  }
+  return DECLINED;
+}
+
+/* ---- application group ---------------------------------------------------- */
+
+static const char *server_name_port(request_rec *r) {
+  apr_port_t port = ap_get_server_port(r);
+  const char *name = ap_get_server_name(r);
+  if (port != DEFAULT_HTTP_PORT && port != DEFAULT_HTTPS_PORT)
+    return apr_psprintf(r->pool, "%s:%u", name, (unsigned)port);
+  return name;
+}
+
+static const char *script_name(request_rec *r) {
+  const char *sn = apr_table_get(r->subprocess_env, "SCRIPT_NAME");
+  if (!sn) {
+    /* Not computed yet (access hooks): the URI without its path info. */
+    int n = ap_find_path_info(r->uri, r->path_info);
+    sn = apr_pstrndup(r->pool, r->uri, n < 0 ? 0 : (apr_size_t)n);
+  }
+  return sn;
+}
+
+const char *sysgi_ap_expand_group(request_rec *r, const char *g) {
+  if (!g)
+    g = "%{RESOURCE}"; /* mod_wsgi's default: one interpreter per mount */
+  if (strncmp(g, "%{", 2) != 0)
+    return g;
+  if (!strcmp(g, "%{GLOBAL}"))
+    return "";
+  if (!strcmp(g, "%{SERVER}"))
+    return server_name_port(r);
+  if (!strcmp(g, "%{RESOURCE}"))
+    return apr_pstrcat(r->pool, server_name_port(r), "|", script_name(r),
+                       NULL);
+  if (!strncmp(g, "%{ENV:", 6)) {
+    const char *name = apr_pstrndup(r->pool, g + 6, strlen(g) - 7);
+    const char *v = apr_table_get(r->subprocess_env, name);
+    char *ev = NULL;
+    if (!v)
+      v = apr_table_get(r->notes, name);
+    if (!v && apr_env_get(&ev, name, r->pool) == APR_SUCCESS)
+      v = ev;
+    return v ? v : ""; /* unset: the main interpreter, as mod_wsgi */
+  }
+  return g; /* checked at configuration time; not reached */
+}
+
+/* ---- the environment -------------------------------------------------------- */
+
+static void add_modwsgi_vars(request_rec *r, const char *group,
+                             const char *callable, int sendfile,
+                             int reloading) {
+  apr_table_t *e = r->subprocess_env;
+  conn_rec *c = r->connection;
+  const char *v;
+  if (!r->log_id)
+    ap_run_generate_log_id(c, r, &r->log_id);
+  apr_table_setn(e, "mod_wsgi.application_group", group);
+  apr_table_setn(e, "mod_wsgi.callable_object", callable);
+  apr_table_setn(e, "mod_wsgi.enable_sendfile", sendfile ? "1" : "0");
+  apr_table_setn(e, "mod_wsgi.handler_script", "");
+  apr_table_setn(e, "mod_wsgi.ignore_activity", "0");
+  apr_table_setn(e, "mod_wsgi.listener_host",
+                 c->local_addr->hostname ? c->local_addr->hostname : "");
+  apr_table_setn(e, "mod_wsgi.listener_port",
+                 apr_psprintf(r->pool, "%u", (unsigned)c->local_addr->port));
+  v = apr_table_get(e, "PATH_INFO");
+  apr_table_setn(e, "mod_wsgi.path_info", v ? v : "");
+  apr_table_setn(e, "mod_wsgi.process_group", "");
+  apr_table_setn(e, "mod_wsgi.request_handler", r->handler ? r->handler : "");
+  apr_table_setn(e, "mod_wsgi.request_id", r->log_id ? r->log_id : "");
+  apr_table_setn(e, "mod_wsgi.request_start",
+                 apr_psprintf(r->pool, "%" APR_TIME_T_FMT, r->request_time));
+  v = apr_table_get(e, "SCRIPT_NAME");
+  apr_table_setn(e, "mod_wsgi.script_name", v ? v : "");
+  apr_table_setn(e, "mod_wsgi.script_reloading", reloading ? "1" : "0");
+  apr_table_setn(e, "mod_wsgi.script_start",
+                 apr_psprintf(r->pool, "%" APR_TIME_T_FMT, apr_time_now()));
+}
+
+void sysgi_ap_build_request(request_rec *r, const char *script,
+                            const char *group, const char *callable,
+                            sysgi_request *out) {
+  sysgi_dir_config *dc =
+      ap_get_module_config(r->per_dir_config, &sysgi_module);
+  sysgi_match *m = ap_get_module_config(r->request_config, &sysgi_module);
+  const apr_array_header_t *arr;
+  const apr_table_entry_t *elts;
+  sysgi_header *vars;
+  int reloading = dc->script_reloading != 0;
+  int sendfile = dc->enable_sendfile == 1;
+  int i, n;
+
+  ap_add_common_vars(r);
+  ap_add_cgi_vars(r);
+  /* The server's own PATH (and on Windows its system variables) are the
+   * process environment, not the request's: mod_wsgi leaves them out. */
+  apr_table_unset(r->subprocess_env, "PATH");
+#ifdef WIN32
+  apr_table_unset(r->subprocess_env, "SystemRoot");
+  apr_table_unset(r->subprocess_env, "COMSPEC");
+  apr_table_unset(r->subprocess_env, "PATHEXT");
+  apr_table_unset(r->subprocess_env, "WINDIR");
+#endif
+  if (dc->pass_authorization == 1) {
+    const char *auth = apr_table_get(r->headers_in, "Authorization");
+    if (auth)
+      apr_table_setn(r->subprocess_env, "HTTP_AUTHORIZATION", auth);
+  }
+
+  if (!group)
+    group = (m && m->alias->application_group) ? m->alias->application_group
+                                               : dc->application_group;
+  group = sysgi_ap_expand_group(r, group);
+  if (!callable)
+    callable = (m && m->alias->callable_object) ? m->alias->callable_object
+               : dc->callable_object ? dc->callable_object
+                                     : "application";
+  add_modwsgi_vars(r, group, callable, sendfile, reloading);
+
+  arr = apr_table_elts(r->subprocess_env);
+  elts = (const apr_table_entry_t *)arr->elts;
+  vars = apr_palloc(r->pool, sizeof(*vars) * (size_t)(arr->nelts + 1));
+  for (i = 0, n = 0; i < arr->nelts; i++) {
+    if (!elts[i].key || !elts[i].val)
+      continue;
+    vars[n].name = elts[i].key;
+    vars[n].value = elts[i].val;
+    n++;
+  }
+
+  memset(out, 0, sizeof(*out));
+  out->vars = vars;
+  out->n_vars = (size_t)n;
+  out->url_scheme = ap_http_scheme(r);
+  out->queue_start_us = (int64_t)r->request_time;
+  out->script_filename = script;
+  /* The core reloads the script when this differs from what it loaded. */
+  if (reloading) {
+    apr_finfo_t fi;
+    if (r->finfo.filetype == APR_REG && !strcmp(script, r->filename))
+      out->script_mtime_us = (int64_t)r->finfo.mtime;
+    else if (apr_stat(&fi, script, APR_FINFO_MTIME, r->pool) == APR_SUCCESS)
+      out->script_mtime_us = (int64_t)fi.mtime;
+  }
+  out->application_group = group;
+  out->callable_object = callable;
+  out->process_group = "";
+  out->enable_sendfile = sendfile;
+  out->conn = sysgi_ap_conn_create(r);
+  out->fe = sysgi_ap_frontend();
+}
+
+/* ---- the content handler ---------------------------------------------------- */
+
+int sysgi_ap_handler(request_rec *r) {
+  sysgi_request req;
+  int rc;
+
+  if (!r->handler || (strcmp(r->handler, SYSGI_HANDLER) &&
+                      strcmp(r->handler, SYSGI_HANDLER_MIME)))
+    return DECLINED;
+
+  if (r->finfo.filetype == APR_NOFILE) {
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  "mod_sysgi: target WSGI script not found or unable to "
+                  "stat: %s", r->filename);
+    return HTTP_NOT_FOUND;
+  }
+  if (r->finfo.filetype != APR_REG) {
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  "mod_sysgi: target WSGI script is not a regular file "
+                  "(a directory?): %s", r->filename);
+    return HTTP_FORBIDDEN;
+  }
+  if (r->used_path_info == AP_REQ_REJECT_PATH_INFO && r->path_info &&
+      *r->path_info) {
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "mod_sysgi: path info '%s' rejected by AcceptPathInfo Off",
+                  r->path_info);
+    return HTTP_NOT_FOUND;
+  }
+  if (sysgi_ap_runtime_check(r) != SYSGI_OK)
+    return HTTP_SERVICE_UNAVAILABLE;
+
+  sysgi_ap_build_request(r, r->filename, NULL, NULL, &req);
+  rc = sysgi_handle(&req);
+  if (rc == SYSGI_OK)
+    return OK;
+  ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                "mod_sysgi: %s failed before a response was sent: %s",
+                r->filename, sysgi_strerror(rc));
+  return rc == SYSGI_E_NOPYTHON ? HTTP_SERVICE_UNAVAILABLE
+                                : HTTP_INTERNAL_SERVER_ERROR;
+}

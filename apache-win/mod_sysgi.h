@@ -1,0 +1,118 @@
+/*
+ * mod_sysgi.h: what the files of mod_sysgi share. Only APR and httpd APIs
+ * are used here (never POSIX directly) so that the same source builds for
+ * Apache on Windows (Apache Lounge) and on Linux (apxs).
+ */
+#ifndef MOD_SYSGI_H
+#define MOD_SYSGI_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "apr_tables.h"
+
+#include "sysgi.h"
+
+#ifndef SYSGI_PYTHON_VERSION
+#define SYSGI_PYTHON_VERSION "3" /* set by the build from the Python used */
+#endif
+
+extern module AP_MODULE_DECLARE_DATA sysgi_module;
+
+#define SYSGI_HANDLER "wsgi-script"
+#define SYSGI_HANDLER_MIME "application/x-httpd-wsgi"
+
+/* ---- configuration (config.c) ------------------------------------------ */
+
+/* One WSGIScriptAlias / WSGIScriptAliasMatch. Options left unset are NULL
+ * and fall back on the per-directory directives. */
+typedef struct sysgi_alias {
+  const char *location;   /* URL prefix, trailing '/' removed ("/" -> "") */
+  ap_regex_t *regex;      /* WSGIScriptAliasMatch, else NULL              */
+  const char *target;     /* script file (may hold $1.. for a regex)      */
+  const char *application_group;
+  const char *callable_object;
+} sysgi_alias;
+
+/* A script with an optional application-group= (WSGIAccessScript etc). */
+typedef struct sysgi_script {
+  const char *filename;
+  const char *application_group; /* NULL: the request's own group */
+} sysgi_script;
+
+/* Per server (virtual host). Server-wide WSGIApplicationGroup and friends
+ * live in the server's default per-directory config, which httpd merges
+ * under every <Directory>/<Location>. */
+typedef struct sysgi_server_config {
+  apr_array_header_t *aliases;   /* of sysgi_alias, longest location first */
+} sysgi_server_config;
+
+/* Per directory. */
+typedef struct sysgi_dir_config {
+  const char *application_group;
+  const char *callable_object;
+  int enable_sendfile;           /* -1 unset */
+  int pass_authorization;        /* -1 unset (WSGIPassAuthorization)  */
+  int script_reloading;          /* -1 unset (WSGIScriptReloading)    */
+  sysgi_script *access_script;
+  sysgi_script *auth_user_script;
+  sysgi_script *auth_group_script;
+} sysgi_dir_config;
+
+/* Process-wide (global scope only), reset before each configuration read. */
+typedef struct sysgi_global_config {
+  const char *python_home;
+  apr_array_header_t *python_path;    /* of const char *            */
+  int dont_write_bytecode;
+  apr_array_header_t *import_scripts; /* of sysgi_script            */
+} sysgi_global_config;
+
+extern sysgi_global_config *sysgi_globals;
+extern const command_rec sysgi_directives[];
+
+void *sysgi_create_server_config(apr_pool_t *p, server_rec *s);
+void *sysgi_merge_server_config(apr_pool_t *p, void *base, void *add);
+void *sysgi_create_dir_config(apr_pool_t *p, char *dir);
+void *sysgi_merge_dir_config(apr_pool_t *p, void *base, void *add);
+void sysgi_reset_globals(apr_pool_t *pconf);
+
+/* ---- runtime (runtime.c): Python per child process --------------------- */
+
+void sysgi_ap_child_init(apr_pool_t *pchild, server_rec *s);
+/* 0 when Python is up; else logs a line for this request and returns the
+ * error (the caller answers 503). */
+int sysgi_ap_runtime_check(request_rec *r);
+
+/* ---- the request (handler.c) -------------------------------------------- */
+
+/* What translate_name found, kept in r->request_config. */
+typedef struct sysgi_match {
+  const sysgi_alias *alias;
+  const char *script;        /* target with $N substituted */
+} sysgi_match;
+
+/* Fills `out` for script `script` in `group` (NULL: the configured group,
+ * macros expanded). Adds the CGI variables to r->subprocess_env. */
+void sysgi_ap_build_request(request_rec *r, const char *script,
+                            const char *group, const char *callable,
+                            sysgi_request *out);
+/* Expands %{GLOBAL}, %{SERVER}, %{RESOURCE}, %{ENV:x} for this request. */
+const char *sysgi_ap_expand_group(request_rec *r, const char *group);
+int sysgi_ap_translate_name(request_rec *r);
+int sysgi_ap_handler(request_rec *r);
+
+/* ---- the callbacks (frontend.c) ----------------------------------------- */
+
+typedef struct sysgi_ap_conn sysgi_ap_conn;
+/* The per-request object behind sysgi_request.conn. */
+sysgi_ap_conn *sysgi_ap_conn_create(request_rec *r);
+const sysgi_frontend *sysgi_ap_frontend(void);
+/* Called once from post_config: picks up mod_ssl's optional functions. */
+void sysgi_ap_retrieve_ssl_fns(void);
+int sysgi_ap_log_level(int sysgi_level);
+
+/* ---- auth (auth.c) ------------------------------------------------------ */
+
+void sysgi_ap_register_auth_hooks(apr_pool_t *p);
+
+#endif /* MOD_SYSGI_H */

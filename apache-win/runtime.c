@@ -1,0 +1,100 @@
+/*
+ * runtime.c: the embedded Python of one Apache child process. Python starts
+ * in child_init (mod_wsgi's lazy initialisation: the parent never runs
+ * Python, so a restart of Apache gets a fresh interpreter and forked children
+ * share no interpreter state) and ends with the child's pool.
+ */
+#include "mod_sysgi.h"
+
+#include "ap_mpm.h"
+#include "http_log.h"
+#include "apr_strings.h"
+
+APLOG_USE_MODULE(sysgi);
+
+static int start_error; /* the sysgi error of a failed start, or 0 */
+
+int sysgi_ap_log_level(int level) {
+  switch (level) {
+  case SYSGI_LOG_ERR:
+    return APLOG_ERR;
+  case SYSGI_LOG_WARN:
+    return APLOG_WARNING;
+  case SYSGI_LOG_INFO:
+    return APLOG_INFO;
+  default:
+    return APLOG_DEBUG;
+  }
+}
+
+/* Messages of the core outside any request (startup, import scripts). */
+static void runtime_log(void *ctx, int level, const char *msg) {
+  ap_log_error(APLOG_MARK, sysgi_ap_log_level(level), 0, (server_rec *)ctx,
+               "mod_sysgi: %s", msg);
+}
+
+static apr_status_t child_exit(void *data) {
+  /* Every worker thread has stopped when the child's pool is destroyed. */
+  if (sysgi_runtime_ready())
+    sysgi_runtime_shutdown();
+  return APR_SUCCESS;
+}
+
+void sysgi_ap_child_init(apr_pool_t *pchild, server_rec *s) {
+  sysgi_global_config *g = sysgi_globals;
+  sysgi_runtime_config cfg;
+  int threaded = 0, max_daemons = 1, rc, i;
+
+  memset(&cfg, 0, sizeof(cfg));
+  if (ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) != APR_SUCCESS)
+    threaded = AP_MPMQ_NOT_SUPPORTED;
+  if (ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &max_daemons) != APR_SUCCESS)
+    max_daemons = 1;
+  cfg.multithread = threaded != AP_MPMQ_NOT_SUPPORTED;
+  cfg.multiprocess = max_daemons > 1;
+  if (g) {
+    cfg.python_home = g->python_home;
+    cfg.python_path = (const char *const *)g->python_path->elts;
+    cfg.n_python_path = (size_t)g->python_path->nelts;
+    cfg.dont_write_bytecode = g->dont_write_bytecode;
+  }
+  cfg.server_software = ap_get_server_banner();
+  cfg.log = runtime_log;
+  cfg.log_ctx = s;
+
+  rc = sysgi_runtime_init(&cfg);
+  if (rc != SYSGI_OK) {
+    /* Logged once here; each request then answers 503 with a short line. */
+    start_error = rc;
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                 "mod_sysgi: Python failed to start in this process "
+                 "(WSGIPythonHome %s): %s; every WSGI request will answer "
+                 "503",
+                 cfg.python_home ? cfg.python_home : "(default)",
+                 sysgi_strerror(rc));
+    return;
+  }
+  apr_pool_cleanup_register(pchild, NULL, child_exit, apr_pool_cleanup_null);
+
+  for (i = 0; g && i < g->import_scripts->nelts; i++) {
+    const sysgi_script *is = &APR_ARRAY_IDX(g->import_scripts, i, sysgi_script);
+    const char *group =
+        strcmp(is->application_group, "%{GLOBAL}") ? is->application_group : "";
+    rc = sysgi_import_script(is->filename, group);
+    if (rc != SYSGI_OK)
+      ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                   "mod_sysgi: WSGIImportScript %s (application group '%s') "
+                   "failed: %s",
+                   is->filename, group, sysgi_strerror(rc));
+  }
+}
+
+int sysgi_ap_runtime_check(request_rec *r) {
+  if (sysgi_runtime_ready())
+    return SYSGI_OK;
+  ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                "mod_sysgi: Python is not available in this process (%s; "
+                "see the startup error above, check WSGIPythonHome)",
+                sysgi_strerror(start_error ? start_error : SYSGI_E_NOPYTHON));
+  return SYSGI_E_NOPYTHON;
+}
