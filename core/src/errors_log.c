@@ -1,0 +1,156 @@
+/*
+ * errors_log.c: wsgi.errors, a C type that turns what the application
+ * writes into error-log lines (fe->log at ERR level, like mod_wsgi). A
+ * partial line waits for its newline, flush(), or the end of the request.
+ */
+#include "sysgi_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  PyObject_HEAD
+  sysgi_req *rq;  /* NULL once the request has ended: runtime log */
+  char *buf;
+  size_t len, cap;
+} errors;
+
+static void errors_dealloc(PyObject *self) {
+  PyTypeObject *tp = Py_TYPE(self);
+  free(((errors *)self)->buf);
+  freefunc f = (freefunc)PyType_GetSlot(tp, Py_tp_free);
+  f(self);
+  Py_DECREF(tp);
+}
+
+/* Logs the first `n` bytes of the buffer as lines (the last one may lack
+ * its newline) and drops them. The lines are moved out first: another
+ * thread may write to this object while the GIL is released. */
+static void emit(errors *e, size_t n) {
+  if (n == 0)
+    return;
+  char *lines = malloc(n + 1);
+  if (!lines)
+    return;
+  memcpy(lines, e->buf, n);
+  lines[n] = '\0';
+  memmove(e->buf, e->buf + n, e->len - n);
+  e->len -= n;
+  const sysgi_request *r = e->rq ? e->rq->r : NULL;
+  PyThreadState *save = PyEval_SaveThread();
+  char *p = lines;
+  while (p < lines + n) {
+    char *nl = memchr(p, '\n', (size_t)(lines + n - p));
+    if (nl)
+      *nl = '\0';
+    sysgi_log_nogil(r, SYSGI_LOG_ERR, "%s", p);
+    if (!nl)
+      break;
+    p = nl + 1;
+  }
+  PyEval_RestoreThread(save);
+  free(lines);
+}
+
+static int write_str(errors *e, PyObject *s) {
+  if (!PyUnicode_Check(s)) {
+    PyObject *tn = PyObject_GetAttrString((PyObject *)Py_TYPE(s), "__name__");
+    if (tn) {
+      PyErr_Format(PyExc_TypeError, "write() argument must be str, not %U",
+                   tn);
+      Py_DECREF(tn);
+    }
+    return -1;
+  }
+  PyObject *b = PyUnicode_AsEncodedString(s, "utf-8", "backslashreplace");
+  if (!b)
+    return -1;
+  char *p;
+  Py_ssize_t n;
+  int rc = PyBytes_AsStringAndSize(b, &p, &n);
+  if (rc == 0 && e->len + (size_t)n > e->cap) {
+    size_t cap = e->cap ? e->cap : 256;
+    while (cap < e->len + (size_t)n)
+      cap *= 2;
+    char *nb = realloc(e->buf, cap);
+    if (!nb) {
+      PyErr_NoMemory();
+      rc = -1;
+    } else {
+      e->buf = nb;
+      e->cap = cap;
+    }
+  }
+  if (rc == 0) {
+    memcpy(e->buf + e->len, p, (size_t)n);
+    e->len += (size_t)n;
+  }
+  Py_DECREF(b);
+  if (rc == 0) {
+    /* Everything up to the last newline is complete lines. */
+    size_t k = e->len;
+    while (k > 0 && e->buf[k - 1] != '\n')
+      k--;
+    emit(e, k);
+  }
+  return rc;
+}
+
+static PyObject *errors_write(PyObject *self, PyObject *s) {
+  if (write_str((errors *)self, s) < 0)
+    return NULL;
+  return PyLong_FromSsize_t(PyUnicode_GetLength(s));
+}
+
+static PyObject *errors_writelines(PyObject *self, PyObject *seq) {
+  PyObject *it = PyObject_GetIter(seq);
+  if (!it)
+    return NULL;
+  PyObject *item;
+  while ((item = PyIter_Next(it))) {
+    int rc = write_str((errors *)self, item);
+    Py_DECREF(item);
+    if (rc < 0)
+      break;
+  }
+  Py_DECREF(it);
+  if (PyErr_Occurred())
+    return NULL;
+  Py_RETURN_NONE;
+}
+
+static PyObject *errors_flush(PyObject *self, PyObject *unused) {
+  errors *e = (errors *)self;
+  emit(e, e->len);
+  Py_RETURN_NONE;
+}
+
+static PyMethodDef errors_methods[] = {
+    {"write", errors_write, METH_O, "write(str): log it"},
+    {"writelines", errors_writelines, METH_O, "writelines(iterable of str)"},
+    {"flush", errors_flush, METH_NOARGS, "log a pending partial line"},
+    {NULL, NULL, 0, NULL}};
+
+static PyType_Slot errors_slots[] = {{Py_tp_dealloc, (void *)errors_dealloc},
+                                     {Py_tp_methods, errors_methods},
+                                     {0, NULL}};
+
+static PyType_Spec errors_spec = {"mod_wsgi.Log", sizeof(errors), 0,
+                                  Py_TPFLAGS_DEFAULT, errors_slots};
+
+PyObject *sysgi_errors_type_new(void) { return PyType_FromSpec(&errors_spec); }
+
+PyObject *sysgi_errors_new(sysgi_req *rq) {
+  PyObject *o = PyType_GenericAlloc((PyTypeObject *)rq->ip->errors_type, 0);
+  if (o)
+    ((errors *)o)->rq = rq;
+  return o;
+}
+
+void sysgi_errors_detach(PyObject *o) {
+  if (!o)
+    return;
+  errors *e = (errors *)o;
+  emit(e, e->len);
+  e->rq = NULL;
+}

@@ -1,0 +1,229 @@
+/*
+ * input.c: wsgi.input, a C type reading the request body through the
+ * front end (fe->read_body, with the GIL released) into an internal buffer.
+ * It never asks for more once read_body has returned 0 (end of body).
+ */
+#include "sysgi_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  PyObject_HEAD
+  sysgi_req *rq;       /* NULL once the request has ended */
+  char *buf;
+  size_t start, end, cap;
+  int eof;
+  int busy;            /* a read is in progress with the GIL released */
+} input;
+
+#define CHUNK 65536
+
+static void input_dealloc(PyObject *self) {
+  PyTypeObject *tp = Py_TYPE(self);
+  free(((input *)self)->buf);
+  freefunc f = (freefunc)PyType_GetSlot(tp, Py_tp_free);
+  f(self);
+  Py_DECREF(tp);
+}
+
+/* Reads once from the front end, making room for `want` bytes. Returns the
+ * number of bytes added, 0 at the end of the body, -1 with an exception. */
+static Py_ssize_t fill(input *in, size_t want) {
+  if (in->eof)
+    return 0;
+  if (!in->rq || !in->rq->r->fe->read_body) {
+    in->eof = 1;
+    return 0;
+  }
+  if (in->busy) {
+    PyErr_SetString(PyExc_RuntimeError,
+                    "wsgi.input read concurrently from two threads");
+    return -1;
+  }
+  if (want < 8192)
+    want = 8192;
+  if (in->start == in->end)
+    in->start = in->end = 0;
+  if (in->cap - in->end < want && in->start > 0) {
+    memmove(in->buf, in->buf + in->start, in->end - in->start);
+    in->end -= in->start;
+    in->start = 0;
+  }
+  if (in->cap - in->end < want) {
+    size_t cap = in->cap * 2 > in->end + want ? in->cap * 2 : in->end + want;
+    char *b = realloc(in->buf, cap);
+    if (!b) {
+      PyErr_NoMemory();
+      return -1;
+    }
+    in->buf = b;
+    in->cap = cap;
+  }
+  const sysgi_request *r = in->rq->r;
+  char *dst = in->buf + in->end;
+  size_t room = in->cap - in->end;
+  ptrdiff_t n;
+  in->busy = 1;
+  SYSGI_NOGIL(n = r->fe->read_body(r->conn, dst, room));
+  in->busy = 0;
+  if (n < 0) {
+    PyErr_Format(PyExc_OSError,
+                 "error reading the request body (wsgi.input): %s",
+                 sysgi_strerror((int)n));
+    return -1;
+  }
+  if (n == 0) {
+    in->eof = 1;
+    return 0;
+  }
+  if ((size_t)n > room)
+    n = (ptrdiff_t)room; /* a front end bug must not overrun us */
+  in->end += (size_t)n;
+  return n;
+}
+
+static PyObject *take(input *in, size_t n) {
+  PyObject *b = PyBytes_FromStringAndSize(in->buf + in->start, (Py_ssize_t)n);
+  if (b)
+    in->start += n;
+  return b;
+}
+
+/* None or a negative int: no limit (-1). */
+static int size_arg(PyObject *o, Py_ssize_t *size) {
+  *size = -1;
+  if (!o || o == Py_None)
+    return 0;
+  if (!PyLong_Check(o)) {
+    PyErr_SetString(PyExc_TypeError, "size must be an int or None");
+    return -1;
+  }
+  *size = PyLong_AsSsize_t(o);
+  if (*size == -1 && PyErr_Occurred())
+    return -1;
+  if (*size < 0)
+    *size = -1;
+  return 0;
+}
+
+static PyObject *input_read(PyObject *self, PyObject *args) {
+  input *in = (input *)self;
+  PyObject *o = NULL;
+  Py_ssize_t size;
+  if (!PyArg_ParseTuple(args, "|O:read", &o) || size_arg(o, &size) < 0)
+    return NULL;
+  for (;;) {
+    size_t avail = in->end - in->start;
+    if (size >= 0 && avail >= (size_t)size)
+      return take(in, (size_t)size);
+    size_t want = CHUNK;
+    if (size >= 0 && (size_t)size - avail < want)
+      want = (size_t)size - avail;
+    Py_ssize_t n = fill(in, want);
+    if (n < 0)
+      return NULL;
+    if (n == 0)
+      return take(in, in->end - in->start);
+  }
+}
+
+static Py_ssize_t line_len(input *in, Py_ssize_t size, int *complete) {
+  size_t avail = in->end - in->start;
+  size_t lim = size >= 0 && (size_t)size < avail ? (size_t)size : avail;
+  char *nl = memchr(in->buf + in->start, '\n', lim);
+  *complete = nl != NULL || (size >= 0 && avail >= (size_t)size);
+  return nl ? (Py_ssize_t)(nl - (in->buf + in->start)) + 1 : (Py_ssize_t)lim;
+}
+
+static PyObject *readline(input *in, Py_ssize_t size) {
+  int complete;
+  Py_ssize_t n;
+  while (!(n = line_len(in, size, &complete), complete)) {
+    Py_ssize_t got = fill(in, 8192);
+    if (got < 0)
+      return NULL;
+    if (got == 0)
+      break;
+  }
+  return take(in, (size_t)n);
+}
+
+static PyObject *input_readline(PyObject *self, PyObject *args) {
+  PyObject *o = NULL;
+  Py_ssize_t size;
+  if (!PyArg_ParseTuple(args, "|O:readline", &o) || size_arg(o, &size) < 0)
+    return NULL;
+  return readline((input *)self, size);
+}
+
+static PyObject *input_readlines(PyObject *self, PyObject *args) {
+  PyObject *o = NULL;
+  Py_ssize_t hint;
+  if (!PyArg_ParseTuple(args, "|O:readlines", &o) || size_arg(o, &hint) < 0)
+    return NULL;
+  PyObject *list = PyList_New(0);
+  Py_ssize_t total = 0;
+  while (list) {
+    PyObject *line = readline((input *)self, -1);
+    if (!line) {
+      Py_CLEAR(list);
+      break;
+    }
+    Py_ssize_t n = PyBytes_Size(line);
+    if (n == 0) {
+      Py_DECREF(line);
+      break;
+    }
+    if (PyList_Append(list, line) < 0)
+      Py_CLEAR(list);
+    Py_DECREF(line);
+    total += n;
+    if (hint > 0 && total >= hint)
+      break;
+  }
+  return list;
+}
+
+static PyObject *input_iter(PyObject *self) {
+  Py_INCREF(self);
+  return self;
+}
+
+static PyObject *input_next(PyObject *self) {
+  PyObject *line = readline((input *)self, -1);
+  if (line && PyBytes_Size(line) == 0) {
+    Py_DECREF(line);
+    return NULL; /* StopIteration */
+  }
+  return line;
+}
+
+static PyMethodDef input_methods[] = {
+    {"read", input_read, METH_VARARGS, "read([size]) -> bytes"},
+    {"readline", input_readline, METH_VARARGS, "readline([size]) -> bytes"},
+    {"readlines", input_readlines, METH_VARARGS, "readlines([hint]) -> list"},
+    {NULL, NULL, 0, NULL}};
+
+static PyType_Slot input_slots[] = {{Py_tp_dealloc, (void *)input_dealloc},
+                                    {Py_tp_iter, (void *)input_iter},
+                                    {Py_tp_iternext, (void *)input_next},
+                                    {Py_tp_methods, input_methods},
+                                    {0, NULL}};
+
+static PyType_Spec input_spec = {"mod_wsgi.Input", sizeof(input), 0,
+                                 Py_TPFLAGS_DEFAULT, input_slots};
+
+PyObject *sysgi_input_type_new(void) { return PyType_FromSpec(&input_spec); }
+
+PyObject *sysgi_input_new(sysgi_req *rq) {
+  PyObject *o = PyType_GenericAlloc((PyTypeObject *)rq->ip->input_type, 0);
+  if (o)
+    ((input *)o)->rq = rq;
+  return o;
+}
+
+void sysgi_input_detach(PyObject *o) {
+  if (o)
+    ((input *)o)->rq = NULL;
+}

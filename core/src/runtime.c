@@ -1,0 +1,141 @@
+/*
+ * runtime.c: starting and stopping the embedded Python, the version and
+ * the error strings.
+ */
+#include "sysgi_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+sysgi_runtime sysgi_rt;
+
+const char *sysgi_version(void) { return "0.1.0"; }
+
+const char *sysgi_strerror(int err) {
+  switch (err) {
+  case SYSGI_OK: return "success";
+  case SYSGI_PENDING: return "send pending";
+  case SYSGI_E_NOMEM: return "out of memory";
+  case SYSGI_E_IO: return "I/O error on the connection";
+  case SYSGI_E_CLIENT_GONE: return "the client went away";
+  case SYSGI_E_NOPYTHON: return "the Python runtime is not available";
+  case SYSGI_E_CONFIG: return "bad configuration value";
+  case SYSGI_E_APP: return "the WSGI application failed to load or run";
+  case SYSGI_E_INVAL: return "invalid argument";
+  case SYSGI_E_TOO_LARGE: return "a size limit was exceeded";
+  case SYSGI_E_UNSUPPORTED: return "operation not supported by the front end";
+  case SYSGI_E_TIMEOUT: return "operation timed out";
+  case SYSGI_E_BUSY: return "no capacity left";
+  default: return "unknown error";
+  }
+}
+
+/* Microseconds since the epoch. C11 timespec_get everywhere except the
+ * msvcrt flavour of mingw-w64, which lacks it: _ftime64 (milliseconds). */
+#if defined(_WIN32) && !defined(_UCRT)
+#include <sys/timeb.h>
+int64_t sysgi_now_us(void) {
+  struct __timeb64 tb;
+  _ftime64(&tb);
+  return (int64_t)tb.time * 1000000 + (int64_t)tb.millitm * 1000;
+}
+#else
+int64_t sysgi_now_us(void) {
+  struct timespec ts;
+  if (timespec_get(&ts, TIME_UTC) != TIME_UTC)
+    return 0;
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+#endif
+
+int sysgi_runtime_ready(void) { return atomic_load(&sysgi_rt.ready); }
+
+/* Py_SetPythonHome is deprecated from 3.11 on (PyConfig replaces it), but
+ * PyConfig is not in the Stable ABI: the old call is the portable one. */
+static int set_python_home(const char *home) {
+  /* Python keeps the pointer: it must live as long as the runtime (and
+   * PyMem_RawFree is not in the Stable ABI): it is never freed. */
+  wchar_t *w = Py_DecodeLocale(home, NULL);
+  if (!w)
+    return -1;
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+  Py_SetPythonHome(w);
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+  return 0;
+}
+
+static int setup_sys(const sysgi_runtime_config *cfg) {
+  PyObject *path = PySys_GetObject("path"); /* borrowed */
+  if (!path || !PyList_Check(path))
+    return -1;
+  /* Prepend in order: the first entry ends up first. */
+  for (size_t i = cfg->n_python_path; i-- > 0;) {
+    PyObject *p = PyUnicode_DecodeFSDefault(cfg->python_path[i]);
+    if (!p || PyList_Insert(path, 0, p) < 0) {
+      Py_XDECREF(p);
+      return -1;
+    }
+    Py_DECREF(p);
+  }
+  if (cfg->dont_write_bytecode &&
+      PySys_SetObject("dont_write_bytecode", Py_True) < 0)
+    return -1;
+  return 0;
+}
+
+int sysgi_runtime_init(const sysgi_runtime_config *cfg) {
+  static const sysgi_runtime_config defaults;
+  if (!cfg)
+    cfg = &defaults;
+  if (atomic_load(&sysgi_rt.ready))
+    return SYSGI_OK;
+  sysgi_rt.log = cfg->log;
+  sysgi_rt.log_ctx = cfg->log_ctx;
+  sysgi_rt.multithread = cfg->multithread;
+  sysgi_rt.multiprocess = cfg->multiprocess;
+  sysgi_rt.generation++;
+  if (cfg->python_home && *cfg->python_home &&
+      set_python_home(cfg->python_home) < 0) {
+    sysgi_log_nogil(NULL, SYSGI_LOG_ERR,
+                    "sysgi: cannot decode python home '%s'", cfg->python_home);
+    return SYSGI_E_CONFIG;
+  }
+  if (!Py_IsInitialized()) {
+    /* 0: leave signal handling to the server. */
+    Py_InitializeEx(0);
+    if (!Py_IsInitialized()) {
+      sysgi_log_nogil(NULL, SYSGI_LOG_ERR,
+                      "sysgi: the Python interpreter failed to start "
+                      "(python home '%s')",
+                      cfg->python_home ? cfg->python_home : "(default)");
+      return SYSGI_E_NOPYTHON;
+    }
+  }
+  if (setup_sys(cfg) < 0) {
+    sysgi_log_exception(NULL, "sysgi: cannot set up sys.path");
+    sysgi_rt.init_tstate = PyEval_SaveThread();
+    return SYSGI_E_NOPYTHON;
+  }
+  if (sysgi_interp_init_main() < 0) {
+    sysgi_log_exception(NULL, "sysgi: cannot set up the main interpreter");
+    sysgi_rt.init_tstate = PyEval_SaveThread();
+    return SYSGI_E_NOPYTHON;
+  }
+  sysgi_rt.init_tstate = PyEval_SaveThread();
+  atomic_store(&sysgi_rt.ready, 1);
+  return SYSGI_OK;
+}
+
+void sysgi_runtime_shutdown(void) {
+  if (!atomic_exchange(&sysgi_rt.ready, 0))
+    return;
+  sysgi_interp_shutdown_all(); /* returns with the main GIL held */
+  Py_FinalizeEx();
+  sysgi_rt.generation++;
+}

@@ -1,0 +1,233 @@
+/*
+ * sysgi_internal.h: what the files of the core share. Nothing here is part
+ * of the contract with front ends (that is include/sysgi.h).
+ *
+ * Locking rules, in one place:
+ *  - Everything that touches a Python object runs with the GIL held.
+ *  - Every front-end callback runs with the GIL released (SYSGI_NOGIL).
+ *  - The table of application groups has its own PyThread lock, always
+ *    taken WITHOUT the GIL held (lock order: groups lock, then GIL).
+ */
+#ifndef SYSGI_INTERNAL_H
+#define SYSGI_INTERNAL_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "sysgi.h"
+
+/* PyInterpreterState_Get() is in the Stable ABI from 3.9 on (every 3.8
+ * libpython has it too). We build against the 3.8 limited API, which does
+ * not declare it, and need it to create a thread state for a
+ * sub-interpreter on another thread. */
+#if defined(Py_LIMITED_API) && Py_LIMITED_API + 0 < 0x03090000
+PyAPI_FUNC(PyInterpreterState *) PyInterpreterState_Get(void);
+#endif
+
+/* Runs `stmt` with the GIL released (a front-end callback may block). */
+#define SYSGI_NOGIL(stmt)                                                    \
+  do {                                                                       \
+    PyThreadState *sysgi_save_ = PyEval_SaveThread();                        \
+    stmt;                                                                    \
+    PyEval_RestoreThread(sysgi_save_);                                       \
+  } while (0)
+
+/* ---- interned keys --------------------------------------------------------
+ * The environ keys the core sets itself, interned once per interpreter. */
+enum sysgi_key {
+  K_WSGI_VERSION, K_WSGI_URL_SCHEME, K_WSGI_INPUT, K_WSGI_ERRORS,
+  K_WSGI_MULTITHREAD, K_WSGI_MULTIPROCESS, K_WSGI_RUN_ONCE,
+  K_WSGI_INPUT_TERMINATED, K_WSGI_FILE_WRAPPER,
+  K_MW_VERSION, K_MW_APPLICATION_GROUP, K_MW_CALLABLE_OBJECT,
+  K_MW_PROCESS_GROUP, K_MW_SCRIPT_RELOADING, K_MW_ENABLE_SENDFILE,
+  K_MW_QUEUE_START, K_MW_REQUEST_START, K_MW_SCRIPT_START, K_MW_THREAD_ID,
+  K_MW_THREAD_REQUESTS, K_MW_TOTAL_REQUESTS, K_MW_REQUEST_HANDLER,
+  K_MW_HANDLER_SCRIPT, K_MW_IGNORE_ACTIVITY, K_MW_SCRIPT_NAME,
+  K_MW_PATH_INFO, K_MW_LISTENER_HOST, K_MW_LISTENER_PORT,
+  K_GATEWAY_INTERFACE, K_SCRIPT_FILENAME, K_REQUEST_SCHEME, K_SCRIPT_NAME,
+  K_PATH_INFO, K_SERVER_ADDR, K_SERVER_PORT, K_REQUEST_METHOD,
+  K_SSL_IS_HTTPS, K_SSL_VAR_LOOKUP,
+  K_S_WRITE, K_S_CLOSE, K_S_READ, K_S_FILENO, K_S_TELL,
+  K_COUNT
+};
+
+/* A small open-addressing cache: CGI variable name (C string) -> interned
+ * str, so the common names are not decoded and hashed on every request. */
+#define SYSGI_KEYCACHE_SIZE 256
+typedef struct sysgi_keycache_entry {
+  uint32_t hash;
+  char *name;
+  PyObject *key;
+} sysgi_keycache_entry;
+
+/* ---- one interpreter (application group) ---------------------------------
+ * Created on first use; lives until sysgi_runtime_shutdown(). Every field
+ * that is a Python object belongs to this interpreter only. */
+typedef struct sysgi_interp {
+  char *name;                   /* "" for the main interpreter        */
+  PyInterpreterState *interp;
+  PyThreadState *creator;       /* Py_NewInterpreter's (NULL: main)    */
+  PyThread_type_lock load_lock; /* serialises script (re)loading       */
+  struct sysgi_interp *next;
+
+  PyObject *input_type, *errors_type, *file_wrapper_type, *responder_type,
+      *ssl_fn_type;
+  PyObject *keys[K_COUNT];
+  PyObject *base_environ;       /* the constant part of every environ  */
+  PyObject *scripts;            /* path -> (module, mtime_us)          */
+  PyObject *format_exception;   /* traceback.format_exception          */
+  PyObject *builtins;           /* the builtins module                 */
+  sysgi_keycache_entry keycache[SYSGI_KEYCACHE_SIZE];
+  size_t keycache_used;
+} sysgi_interp;
+
+/* ---- send tokens ---------------------------------------------------------- */
+struct sysgi_send_token {
+  atomic_int done;   /* set (release) by sysgi_send_complete()          */
+  int result;        /* written before `done`                           */
+  PyObject *obj;     /* keeps the buffer (or file) alive; may be NULL    */
+  struct sysgi_send_token *next;
+  int heap;          /* malloc'ed (not from the request's inline pool)  */
+};
+
+#define SYSGI_TOKEN_POOL 16
+
+/* ---- request-local memory -------------------------------------------------
+ * A bump allocator: an inline buffer, then malloc'ed blocks freed at the end
+ * of the request. Status and headers live here (never inside a Python
+ * object: CVE-2014-0242). */
+typedef struct sysgi_arena_block {
+  struct sysgi_arena_block *next;
+  size_t used, cap;
+  char data[];
+} sysgi_arena_block;
+
+typedef struct sysgi_arena {
+  char inline_buf[2048];
+  size_t inline_used;
+  sysgi_arena_block *blocks;
+} sysgi_arena;
+
+void *sysgi_arena_alloc(sysgi_arena *a, size_t n);
+void sysgi_arena_reset(sysgi_arena *a);
+
+/* ---- one request in flight ------------------------------------------------ */
+typedef struct sysgi_req {
+  const sysgi_request *r;
+  sysgi_interp *ip;
+  int is_head;
+
+  /* start_response() state */
+  int started;               /* start_response() succeeded              */
+  int head_sent;
+  int status;
+  const char *status_line;   /* in arena                                */
+  sysgi_header *headers;     /* in arena                                */
+  size_t n_headers;
+  int64_t content_length;    /* declared, or -1                         */
+  sysgi_arena arena;
+
+  /* body state */
+  int64_t body_sent;
+  int truncated;             /* stopped at the declared Content-Length  */
+  int send_failed;           /* the client went away / I/O error        */
+
+  /* tokens */
+  struct sysgi_send_token pool[SYSGI_TOKEN_POOL];
+  struct sysgi_send_token *free_tokens;
+  struct sysgi_send_token *inflight;
+
+  /* Python objects handed to the app (invalidated at the end) */
+  PyObject *responder, *input, *errors;
+} sysgi_req;
+
+/* ---- runtime (runtime.c) -------------------------------------------------- */
+typedef struct sysgi_runtime {
+  atomic_int ready;
+  unsigned generation;       /* bumped at every init: stale thread tables */
+  int multithread, multiprocess;
+  sysgi_log_fn log;
+  void *log_ctx;
+  PyThreadState *init_tstate;
+  atomic_llong total_requests;
+  atomic_int thread_ids;
+} sysgi_runtime;
+extern sysgi_runtime sysgi_rt;
+
+int64_t sysgi_now_us(void);
+
+/* ---- logging (log.c) ------------------------------------------------------
+ * `rq` may be NULL: the runtime log is used. The _nogil variants are for
+ * code that does not hold the GIL; the others release it around fe->log. */
+void sysgi_log(sysgi_req *rq, int level, const char *fmt, ...);
+void sysgi_log_nogil(const sysgi_request *r, int level, const char *fmt, ...);
+/* Logs `what`, then the current Python exception with its traceback, one
+ * line per log entry, and clears it. */
+void sysgi_log_exception(sysgi_req *rq, const char *what);
+
+/* ---- interpreters and thread states (interp.c) --------------------------- */
+/* Enters the interpreter of `group` on this thread (GIL held on success). */
+int sysgi_interp_enter(const char *group, sysgi_interp **ip,
+                       const sysgi_request *r_for_log);
+void sysgi_interp_leave(void);
+int sysgi_interp_init_main(void);
+void sysgi_interp_shutdown_all(void);
+int sysgi_thread_id(void);
+long sysgi_thread_count_request(void);
+/* Sets up types, keys and caches of the current interpreter. */
+int sysgi_interp_setup(sysgi_interp *ip);
+
+/* ---- scripts (script.c) --------------------------------------------------- */
+/* Returns a new reference to attribute `name` of the script's module
+ * (loading or reloading it as needed), or NULL with the cause logged. */
+PyObject *sysgi_script_get(sysgi_interp *ip, sysgi_req *rq, const char *path,
+                           int64_t mtime_us, const char *name);
+
+/* ---- environ (environ.c) -------------------------------------------------- */
+int sysgi_environ_setup(sysgi_interp *ip);
+PyObject *sysgi_environ_build(sysgi_req *rq);
+PyObject *sysgi_key(sysgi_interp *ip, const char *name);
+
+/* ---- types: created per interpreter ------------------------------------- */
+PyObject *sysgi_input_type_new(void);
+PyObject *sysgi_input_new(sysgi_req *rq);
+void sysgi_input_detach(PyObject *input);
+
+PyObject *sysgi_errors_type_new(void);
+PyObject *sysgi_errors_new(sysgi_req *rq);
+void sysgi_errors_detach(PyObject *errors); /* flushes, then detaches */
+
+PyObject *sysgi_file_wrapper_type_new(void);
+/* For the driver: the wrapped file-like object (borrowed) if `obj` is one
+ * of ours. */
+PyObject *sysgi_file_wrapper_filelike(sysgi_interp *ip, PyObject *obj);
+
+PyObject *sysgi_responder_type_new(void);
+PyObject *sysgi_responder_new(sysgi_req *rq);
+void sysgi_responder_detach(PyObject *responder);
+
+PyObject *sysgi_ssl_fn_type_new(void);
+PyObject *sysgi_ssl_fn_new(sysgi_interp *ip, const sysgi_request *r,
+                           int kind);
+
+/* ---- headers (headers.c) -------------------------------------------------- */
+/* Validates status and headers (raising TypeError/ValueError with a clear
+ * message) and copies them into rq's arena, splitting WWW-Authenticate. */
+int sysgi_headers_copy(sysgi_req *rq, PyObject *status, PyObject *headers);
+/* Number of challenges in a WWW-Authenticate value, and their bounds. */
+size_t sysgi_split_www_authenticate(const char *v, size_t len,
+                                    size_t (*spans)[2], size_t max);
+
+/* ---- response (response.c) ----------------------------------------------- */
+int sysgi_send_head(sysgi_req *rq);
+/* Sends bytes `obj` (data/len inside it). Returns 0, or negative when the
+ * client is gone (rq->send_failed) ; sets rq->truncated at the limit. */
+int sysgi_send_bytes(sysgi_req *rq, PyObject *obj, const char *data,
+                     Py_ssize_t len);
+void sysgi_tokens_reap(sysgi_req *rq);
+
+#endif /* SYSGI_INTERNAL_H */
