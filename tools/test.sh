@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Runs every test sysgi has, in the order a failure is cheapest to read:
+#   1. native build (core, mod_sysgi): unit, Apache and conformance tests;
+#   2. the core's unit tests again under AddressSanitizer + UBSan;
+#   3. the Windows cross build (mingw-w64) and its tests under Wine;
+#   4. a smoke run of the benchmark script (checks that it works, not speed).
+# Each step is a CTest run; the last line sums them up.
+# Usage: tools/test.sh [--skip-asan] [--skip-wine] [--skip-bench]
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+jobs=$(nproc 2>/dev/null || echo 2)
+skip_asan=0 skip_wine=0 skip_bench=0
+for a in "$@"; do
+  case "$a" in
+    --skip-asan) skip_asan=1 ;;
+    --skip-wine) skip_wine=1 ;;
+    --skip-bench) skip_bench=1 ;;
+    *) echo "usage: tools/test.sh [--skip-asan] [--skip-wine] [--skip-bench]" >&2; exit 2 ;;
+  esac
+done
+
+total_pass=0 total_fail=0 failed_steps=()
+
+# run_ctest NAME BUILD_DIR: runs CTest there and adds its counts to the totals.
+run_ctest() {
+  local name=$1 dir=$2 log
+  log=$(mktemp)
+  echo "== $name: ctest in $dir"
+  (cd "$dir" && ctest --output-on-failure --timeout 1200 -j"$jobs") 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local line
+  line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)
+  if [ -n "$line" ]; then
+    local failed total
+    failed=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+    total=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")
+    total_pass=$((total_pass + total - failed))
+    total_fail=$((total_fail + failed))
+  fi
+  if [ "$rc" != 0 ] || [ -z "$line" ]; then failed_steps+=("$name"); fi
+  rm -f "$log"
+}
+
+# step NAME CMD...: a build step; a failure is counted and reported.
+step() {
+  local name=$1; shift
+  echo "== $name"
+  if ! "$@"; then failed_steps+=("$name"); total_fail=$((total_fail + 1)); return 1; fi
+}
+
+pysrc="$root/.deps/python-src"
+
+if step "native build" cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+   step "native compile" cmake --build build -j"$jobs"; then
+  run_ctest "native tests" build
+fi
+
+if [ $skip_asan = 0 ]; then
+  if step "asan build" cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug \
+        -DSYSGI_BUILD_APACHE=OFF -DSYSGI_SANITIZE=address,undefined >/dev/null &&
+     step "asan compile" cmake --build build-asan -j"$jobs"; then
+    run_ctest "unit tests under ASan+UBSan" build-asan
+  fi
+fi
+
+if [ $skip_wine = 0 ]; then
+  if step "windows cross build" cmake -S . -B build-win -DCMAKE_BUILD_TYPE=Release \
+        -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-mingw64.cmake -DSYSGI_PYTHON_SRC="$pysrc" >/dev/null &&
+     step "windows compile" cmake --build build-win -j"$jobs"; then
+    run_ctest "windows tests under Wine" build-win
+  fi
+fi
+
+if [ $skip_bench = 0 ] && [ -f bench/run.py ]; then
+  if step "bench smoke run" /usr/bin/python3 bench/run.py --quick --module build/apache-win/mod_sysgi.so \
+        --out "$root/build/bench-smoke"; then
+    total_pass=$((total_pass + 1))
+  fi
+fi
+
+echo
+if [ ${#failed_steps[@]} -gt 0 ]; then echo "failed steps: ${failed_steps[*]}"; fi
+echo "sysgi: $total_pass passed, $total_fail failed"
+[ ${#failed_steps[@]} -eq 0 ] && [ "$total_fail" -eq 0 ]
