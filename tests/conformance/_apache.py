@@ -71,6 +71,7 @@ class Apache:
         self.tls_port = free_port() if tls else None
         self.error_log = os.path.join(self.dir, "error.log")
         self.conf_path = os.path.join(self.dir, "httpd.conf")
+        self.access_log = os.path.join(self.dir, "access.log")
         self.env = dict(os.environ)
         for k in list(self.env):
             if k.startswith("PYTHON"):
@@ -93,6 +94,10 @@ class Apache:
             "PidFile %s/httpd.pid" % self.dir,
             "ErrorLog %s" % self.error_log,
             "LogLevel %s %s:debug" % (loglevel, module.log_name),
+            # Written after the handler returned: a request's error-log
+            # lines are all in once its access-log line is.
+            'LogFormat "%r %>s" conformance',
+            "CustomLog %s conformance" % self.access_log,
             "DocumentRoot %s" % self.dir,
             "StartServers %d" % servers,
             "ServerLimit %d" % servers,
@@ -122,7 +127,7 @@ class Apache:
                 lines.append("  SSLOptions +StdEnvVars")
             # The main server's configuration (conf below) is inherited.
             lines.append("</VirtualHost>")
-        lines.append(conf)
+        lines.append(conf.replace("${APACHE_DIR}", self.dir))
         with open(self.conf_path, "w") as f:
             f.write("\n".join(lines) + "\n")
 
@@ -194,6 +199,21 @@ class Apache:
         with open(self.error_log, errors="replace") as f:
             f.seek(offset)
             return f.read()
+
+    def wait_logged(self, request_target, timeout=60):
+        """Waits until the access log shows the request (method and target,
+        e.g. "GET /x?1"), i.e. until its handler has returned."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with open(self.access_log, errors="replace") as f:
+                    if any(ln.startswith(request_target + " ") for ln in f):
+                        return
+            except FileNotFoundError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("%r never reached the access log" % request_target)
+            time.sleep(0.05)
 
     def child_pids(self):
         """The worker children of the httpd parent."""

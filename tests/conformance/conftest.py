@@ -89,6 +89,19 @@ def site(tmp_path, module):
     s.close()
 
 
+def reference_daemon_conf(reference, apache_dir_hint="${APACHE_DIR}"):
+    """Configuration lines that, in a --reference-mod-wsgi run only, move the
+    application into a mod_wsgi daemon process: mod_wsgi 4 kept some 3.4
+    items only there (mod_wsgi.queue_start, splitting a combined
+    WWW-Authenticate), and the embedded-mode requirement of sysgi is
+    validated against that behaviour."""
+    if not reference:
+        return ""
+    return ("WSGIDaemonProcess conformance threads=4\n"
+            "WSGISocketPrefix %s/wsgi\n"
+            "WSGIProcessGroup conformance\n" % apache_dir_hint)
+
+
 CRASH_MARKERS = ("Segmentation fault", "exit signal", "Aborted", "core dumped",
                  "Fatal Python error")
 
