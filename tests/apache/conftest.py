@@ -1,0 +1,134 @@
+"""Fixtures of the Apache tests (pytest + requests).
+
+    SYSGI_BUILD=build-apache /usr/bin/python3 -m pytest -q tests/apache
+    /usr/bin/python3 -m pytest -q tests/apache --module-path=/x/mod_sysgi.so
+    /usr/bin/python3 -m pytest -q tests/apache --reference-mod-wsgi
+
+The last form runs the same tests against Debian's real mod_wsgi (tests of
+mod_sysgi-only features skip themselves there): a behaviour test that
+passes against both checks what mod_wsgi really does.
+"""
+import os
+import shutil
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import apache_fixture  # noqa: E402
+
+APPS = os.path.join(HERE, "apps")
+EXAMPLES = os.path.join(apache_fixture.REPO, "examples")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--module-path", default=None,
+                     help="mod_sysgi.so to test (default: $SYSGI_MODULE, "
+                          "$SYSGI_BUILD/apache-win/mod_sysgi.so or build/)")
+    parser.addoption("--reference-mod-wsgi", action="store_true",
+                     help="run against Debian's mod_wsgi instead")
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+@pytest.fixture(scope="session")
+def module_kind(request):
+    return "wsgi" if request.config.getoption("--reference-mod-wsgi") else "sysgi"
+
+
+@pytest.fixture(scope="session")
+def module_path(request, module_kind):
+    if module_kind == "wsgi":
+        return apache_fixture.MOD_WSGI
+    p = request.config.getoption("--module-path") or apache_fixture.sysgi_module_path()
+    if not os.path.exists(p):
+        pytest.fail("mod_sysgi.so not found at %s (build it; set SYSGI_BUILD "
+                    "or --module-path)" % p)
+    return p
+
+
+@pytest.fixture
+def sysgi_only(module_kind):
+    if module_kind != "sysgi":
+        pytest.skip("a mod_sysgi feature")
+
+
+class Servers:
+    """Starts Apaches for one test (or module) and stops them after."""
+
+    def __init__(self, kind, path, tmp):
+        self.kind, self.path, self.tmp = kind, path, tmp
+        self.started = []
+
+    def site(self, name="site"):
+        """A directory www-data can read, for scripts a test writes."""
+        d = os.path.join(self.tmp, name)
+        apache_fixture.make_public(d)
+        os.chmod(d, 0o777)   # the apps write marker files here
+        return d
+
+    def copy_app(self, name, dest_name=None):
+        d = self.site()
+        dst = os.path.join(d, dest_name or name)
+        shutil.copy(os.path.join(APPS, name), dst)
+        os.chmod(dst, 0o644)
+        return dst
+
+    def start(self, conf_lines=(), apps=None, **kw):
+        kw.setdefault("module", self.kind)
+        kw.setdefault("module_path", self.path)
+        n = len(self.started)
+        kw.setdefault("workdir", os.path.join(self.tmp, "httpd%d" % n))
+        srv = apache_fixture.start_apache(conf_lines, apps, **kw)
+        self.started.append(srv)
+        return srv
+
+    def close(self, failed):
+        for srv in self.started:
+            srv.stop()
+            if failed:
+                sys.stderr.write("\n==== error log of %s (%s) ====\n%s\n"
+                                 % (srv.url, srv.conf_path, srv.error_log()))
+            else:
+                srv.assert_no_crash()
+
+
+def _failed(node):
+    return any(getattr(getattr(node, "rep_" + w, None), "failed", False)
+               for w in ("setup", "call"))
+
+
+@pytest.fixture
+def servers(request, module_kind, module_path, tmp_path):
+    s = Servers(module_kind, module_path, str(tmp_path))
+    yield s
+    s.close(_failed(request.node))
+
+
+@pytest.fixture(scope="module")
+def main_server(request, module_kind, module_path, tmp_path_factory):
+    """One httpd for a whole test module: tests/apache/apps/cases.py at /
+    (WSGIEnableSendfile Off) and at /sf (EnableSendfile and
+    WSGIEnableSendfile On)."""
+    s = Servers(module_kind, module_path, str(tmp_path_factory.mktemp("main")))
+    cases = os.path.join(APPS, "cases.py")
+    conf = ["EnableSendfile On",
+            "WSGIScriptAlias /sf %s" % cases,
+            "WSGIScriptAlias / %s" % cases]
+    if module_kind == "sysgi":
+        conf += ["<Location /sf>", "  WSGIEnableSendfile On", "</Location>"]
+    else:  # mod_wsgi's WSGIEnableSendfile is server-wide only
+        conf += ["WSGIEnableSendfile On", "WSGIChunkedRequest On"]
+    srv = s.start(conf, None, wait_path="/hello")
+    srv.files_dir = s.site("files")
+    yield srv
+    failed = any(_failed(i) for i in request.session.items
+                 if i.module is request.module)
+    s.close(failed)
