@@ -263,7 +263,17 @@ void sysgi_interp_shutdown_all(void) {
   while (groups) {
     sysgi_interp *ip = groups;
     groups = ip->next;
-    PyThreadState_Swap(ip->creator);
+    /* End it through a fresh thread state of this thread, after deleting
+     * every other one: deleting a thread state releases the "sentinel"
+     * lock threading._shutdown() joins, so an interpreter whose threading
+     * module was first imported on another (maybe long gone) worker thread
+     * does not wait for that thread forever. */
+    PyThreadState *t = PyThreadState_New(ip->interp);
+    if (!t) {
+      t = ip->creator;
+      ip->creator = NULL;
+    }
+    PyThreadState_Swap(t);
     teardown(ip);
     for (extra_tstate **pp = &extras; *pp;) {
       extra_tstate *x = *pp;
@@ -276,12 +286,23 @@ void sysgi_interp_shutdown_all(void) {
         pp = &x->next;
       }
     }
-    Py_EndInterpreter(ip->creator);
+    if (ip->creator) {
+      PyThreadState_Clear(ip->creator);
+      PyThreadState_Delete(ip->creator);
+    }
+    Py_EndInterpreter(t);
     PyThreadState_Swap(mts);
     PyThread_free_lock(ip->load_lock);
     free(ip->name);
     free(ip);
   }
+  /* The same for the main interpreter when shutdown runs on another thread
+   * than init did: Py_FinalizeEx() would wait for the init thread. */
+  if (sysgi_rt.init_tstate && sysgi_rt.init_tstate != mts) {
+    PyThreadState_Clear(sysgi_rt.init_tstate);
+    PyThreadState_Delete(sysgi_rt.init_tstate);
+  }
+  sysgi_rt.init_tstate = NULL;
   if (main_ip) {
     teardown(main_ip);
     PyThread_free_lock(main_ip->load_lock);

@@ -117,7 +117,12 @@ int sysgi_runtime_init(const sysgi_runtime_config *cfg) {
       return SYSGI_E_NOPYTHON;
     }
   }
-  if (setup_sys(cfg) < 0) {
+  /* threading's idea of the main thread is the thread that imports it
+   * first: make that this one, not a worker thread (Py_FinalizeEx would
+   * otherwise wait for that worker's thread state). */
+  PyObject *threading = PyImport_ImportModule("threading");
+  Py_XDECREF(threading);
+  if (!threading || setup_sys(cfg) < 0) {
     sysgi_log_exception(NULL, "sysgi: cannot set up sys.path");
     sysgi_rt.init_tstate = PyEval_SaveThread();
     return SYSGI_E_NOPYTHON;

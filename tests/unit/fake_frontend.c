@@ -228,6 +228,11 @@ void fake_init(fake_conn *c, const char *method, const char *path,
 }
 
 int fake_run(fake_conn *c) {
+  fake_run_prepare(c);
+  return sysgi_handle(&c->req);
+}
+
+void fake_run_prepare(fake_conn *c) {
   if (c->no_send_file)
     c->fe.send_file = NULL;
   if (c->ssl) {
@@ -238,7 +243,6 @@ int fake_run(fake_conn *c) {
   c->req.n_vars = (size_t)c->n_vars;
   c->req.conn = c;
   c->req.fe = &c->fe;
-  return sysgi_handle(&c->req);
 }
 
 void fake_free(fake_conn *c) {

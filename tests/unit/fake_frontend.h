@@ -83,6 +83,8 @@ void fake_var(fake_conn *c, const char *name, const char *value);
 void fake_free(fake_conn *c);
 /* Runs the request; returns sysgi_handle()'s result. */
 int fake_run(fake_conn *c);
+/* Fills c->req (vars, fe, conn) without running: for the hooks. */
+void fake_run_prepare(fake_conn *c);
 
 const char *fake_header(const fake_conn *c, const char *name);
 int fake_header_count(const fake_conn *c, const char *name);

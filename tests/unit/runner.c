@@ -86,11 +86,17 @@ void test_runtime(void) {
   ASSERT(sysgi_runtime_ready());
 }
 
-fake_conn *test_get(const char *name, const char *source) {
+fake_conn *test_conn(const char *name, const char *source, const char *method,
+                     const char *path) {
   test_runtime();
   fake_conn *c = calloc(1, sizeof *c);
-  fake_init(c, "GET", "/", test_app(name, source));
+  fake_init(c, method, path, source ? test_app(name, source) : name);
   test_current = c;
+  return c;
+}
+
+fake_conn *test_get(const char *name, const char *source) {
+  fake_conn *c = test_conn(name, source, "GET", "/");
   ASSERT_EQ(fake_run(c), 0);
   return c;
 }

@@ -50,5 +50,21 @@ void test_fail_hook(void);
  * (heap, free with test_done). */
 fake_conn *test_get(const char *name, const char *source);
 void test_done(fake_conn *c);
+/* Like test_get, but does not run it: set up, then fake_run(). */
+fake_conn *test_conn(const char *name, const char *source, const char *method,
+                     const char *path);
+
+#define ASSERT_CONTAINS(hay, needle)                                         \
+  do {                                                                       \
+    const char *h_ = (hay), *n_ = (needle);                                  \
+    if (!h_ || !strstr(h_, n_)) {                                            \
+      fprintf(stderr, "Assertion failed in %s on line %d: '%s' not found\n", \
+              __FILE__, __LINE__, n_);                                       \
+      test_fail_hook();                                                      \
+      exit(1);                                                               \
+    }                                                                        \
+  } while (0)
+#define ASSERT_LOG(c, needle) ASSERT(fake_log_find((c), (needle)) >= 0)
+#define ASSERT_NO_LOG(c, needle) ASSERT(fake_log_find((c), (needle)) < 0)
 
 #endif

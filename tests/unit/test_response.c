@@ -1,0 +1,360 @@
+/* test_response.c: the response driver and its error paths. */
+#include "test.h"
+
+/* A 500 produced by the core, with the cause in the log. */
+static void assert_500(fake_conn *c, const char *log_needle) {
+  ASSERT_EQ(c->head_calls, 1);
+  ASSERT_EQ(c->status, 500);
+  ASSERT_STR_EQ(fake_header(c, "Content-Type"), "text/html; charset=iso-8859-1");
+  ASSERT_CONTAINS(c->out, "Internal Server Error");
+  ASSERT_EQ((int64_t)c->out_len, c->content_length);
+  ASSERT_LOG(c, log_needle);
+}
+
+TEST_IMPL(response_lazy_head) {
+  /* The head waits for the first non-empty chunk. */
+  fake_conn *c = test_get("lazy",
+      "def application(environ, start_response):\n"
+      "    start_response('200 OK', [])\n"
+      "    yield b''\n"
+      "    yield b''\n"
+      "    raise RuntimeError('before any byte')\n");
+  assert_500(c, "RuntimeError: before any byte");
+  ASSERT_LOG(c, "Exception occurred processing WSGI script");
+  ASSERT_EQ(c->aborted, 0);
+  test_done(c);
+  /* An empty body still gets its head, once. */
+  c = test_get("empty",
+      "def application(environ, start_response):\n"
+      "    start_response('204 No Content', [])\n"
+      "    return []\n");
+  ASSERT_EQ(c->head_calls, 1);
+  ASSERT_EQ(c->status, 204);
+  ASSERT_EQ(c->out_len, 0u);
+  test_done(c);
+  /* Many chunks, in order. */
+  c = test_get("chunks",
+      "def application(environ, start_response):\n"
+      "    start_response('200 OK', [])\n"
+      "    for i in range(1000):\n"
+      "        yield b'%d,' % i\n");
+  ASSERT_EQ(c->head_calls, 1);
+  ASSERT_EQ(c->body_before_head, 0);
+  ASSERT(strncmp(c->out, "0,1,2,", 6) == 0);
+  ASSERT_CONTAINS(c->out, ",998,999,");
+  test_done(c);
+  return 0;
+}
+
+TEST_IMPL(response_str_chunk) {
+  fake_conn *c = test_get("strchunk",
+      "closed = []\n"
+      "class R:\n"
+      "    def __iter__(self): return iter(['text, not bytes'])\n"
+      "    def close(self): closed.append(1)\n"
+      "def application(environ, start_response):\n"
+      "    start_response('200 OK', [])\n"
+      "    return R()\n");
+  assert_500(c, "TypeError: sequence of byte string values expected, value of type str found");
+  test_done(c);
+  return 0;
+}
+
+/* close() is called on every path; seen from the next request. */
+static const char *close_probe =
+    "import sys\n"
+    "log = []\n"
+    "class R:\n"
+    "    def __init__(self, mode): self.mode = mode\n"
+    "    def __iter__(self):\n"
+    "        if self.mode == 'iter-raises':\n"
+    "            raise ValueError('in __iter__')\n"
+    "        yield b'one'\n"
+    "        if self.mode == 'next-raises':\n"
+    "            raise ValueError('in next')\n"
+    "        yield b'two'\n"
+    "        yield b'three'\n"
+    "    def close(self):\n"
+    "        log.append('closed ' + self.mode)\n"
+    "        if self.mode == 'close-raises':\n"
+    "            raise OSError('in close')\n"
+    "def application(environ, start_response):\n"
+    "    mode = environ['PATH_INFO'][1:]\n"
+    "    if mode == 'report':\n"
+    "        start_response('200 OK', [])\n"
+    "        r = ';'.join(log); del log[:]\n"
+    "        return [r.encode()]\n"
+    "    start_response('200 OK', [('Content-Length', '6')] if mode == 'truncate' else [])\n"
+    "    return R(mode)\n";
+
+static fake_conn *probe(const char *mode, int gone_after) {
+  char path[64];
+  snprintf(path, sizeof path, "/%s", mode);
+  fake_conn *c = test_conn("closeprobe", close_probe, "GET", path);
+  c->gone_after = gone_after;
+  ASSERT_EQ(fake_run(c), 0);
+  return c;
+}
+
+static void assert_closed(const char *mode) {
+  fake_conn *r = probe("report", 0);
+  char want[64];
+  snprintf(want, sizeof want, "closed %s", mode);
+  ASSERT_STR_EQ(r->out, want);
+  test_done(r);
+}
+
+TEST_IMPL(response_close_always) {
+  fake_conn *c = probe("normal", 0);
+  ASSERT_STR_EQ(c->out, "onetwothree");
+  test_done(c);
+  assert_closed("normal");
+
+  c = probe("iter-raises", 0);
+  assert_500(c, "ValueError: in __iter__");
+  test_done(c);
+  assert_closed("iter-raises");
+
+  /* After the head: logged, aborted, no 500. */
+  c = probe("next-raises", 0);
+  ASSERT_EQ(c->status, 200);
+  ASSERT_STR_EQ(c->out, "one");
+  ASSERT_LOG(c, "ValueError: in next");
+  ASSERT_EQ(c->aborted, 1);
+  test_done(c);
+  assert_closed("next-raises");
+
+  /* close() raising: still called, the error logged, response intact. */
+  c = probe("close-raises", 0);
+  ASSERT_EQ(c->status, 200);
+  ASSERT_STR_EQ(c->out, "onetwothree");
+  ASSERT_LOG(c, "Exception occurred calling close()");
+  ASSERT_LOG(c, "OSError: in close");
+  test_done(c);
+  assert_closed("close-raises");
+
+  /* Client gone after the first chunk: iteration stops, close() runs. */
+  c = probe("gone", 1);
+  ASSERT_STR_EQ(c->out, "one");
+  ASSERT_EQ(c->body_calls, 2);
+  ASSERT_NO_LOG(c, "content length mismatch");
+  test_done(c);
+  assert_closed("gone");
+
+  /* Truncated at Content-Length: close() runs too. */
+  c = probe("truncate", 0);
+  ASSERT_STR_EQ(c->out, "onetwo");
+  ASSERT_LOG(c, "content length mismatch");
+  test_done(c);
+  assert_closed("truncate");
+  return 0;
+}
+
+/* A generator abandoned when the client goes away: its finally runs. */
+TEST_IMPL(response_generator_abandoned) {
+  const char *src =
+      "state = []\n"
+      "def application(environ, start_response):\n"
+      "    if environ['PATH_INFO'] == '/report':\n"
+      "        start_response('200 OK', [])\n"
+      "        return [repr(state).encode()]\n"
+      "    start_response('200 OK', [])\n"
+      "    def gen():\n"
+      "        try:\n"
+      "            for i in range(100):\n"
+      "                state.append(i)\n"
+      "                yield b'x' * 10\n"
+      "        finally:\n"
+      "            state.append('finally')\n"
+      "    return gen()\n";
+  fake_conn *c = test_conn("abandon", src, "GET", "/");
+  c->gone_after = 3;
+  ASSERT_EQ(fake_run(c), 0);
+  ASSERT_EQ(c->out_len, 30u);
+  test_done(c);
+  c = test_conn("abandon", src, "GET", "/report");
+  ASSERT_EQ(fake_run(c), 0);
+  ASSERT_STR_EQ(c->out, "[0, 1, 2, 3, 'finally']");
+  test_done(c);
+  return 0;
+}
+
+TEST_IMPL(response_no_start_response) {
+  fake_conn *c = test_get("nosr1",
+      "def application(environ, start_response):\n"
+      "    return [b'data']\n");
+  assert_500(c, "start_response");
+  test_done(c);
+  c = test_get("nosr2",
+      "def application(environ, start_response):\n"
+      "    return []\n");
+  assert_500(c, "without calling start_response()");
+  test_done(c);
+  return 0;
+}
+
+TEST_IMPL(response_not_iterable) {
+  fake_conn *c = test_get("noiter",
+      "def application(environ, start_response):\n"
+      "    start_response('200 OK', [])\n"
+      "    return 42\n");
+  assert_500(c, "non-iterable");
+  ASSERT_LOG(c, "TypeError");
+  test_done(c);
+  c = test_get("appraise",
+      "def application(environ, start_response):\n"
+      "    raise LookupError('in the app')\n");
+  assert_500(c, "LookupError: in the app");
+  ASSERT_LOG(c, "Traceback (most recent call last):");
+  test_done(c);
+  return 0;
+}
+
+TEST_IMPL(response_head_request) {
+  const char *src =
+      "calls = []\n"
+      "def application(environ, start_response):\n"
+      "    start_response('200 OK', [('Content-Length', '5')])\n"
+      "    def gen():\n"
+      "        calls.append(environ['REQUEST_METHOD'])\n"
+      "        yield b'hello'\n"
+      "    return gen()\n";
+  fake_conn *c = test_conn("head", src, "HEAD", "/");
+  ASSERT_EQ(fake_run(c), 0);
+  ASSERT_EQ(c->head_calls, 1);
+  ASSERT_EQ(c->content_length, 5);
+  ASSERT_EQ(c->body_calls, 0);
+  ASSERT_NO_LOG(c, "mismatch");
+  test_done(c);
+  /* The app was still iterated. */
+  c = test_get("headcheck",
+      "import sys\n"
+      "def application(environ, start_response):\n"
+      "    start_response('200 OK', [])\n"
+      "    return [repr(sys.modules[[m for m in sys.modules if m.startswith('_mod_wsgi_') and hasattr(sys.modules[m], 'calls')][0]].calls).encode()]\n");
+  ASSERT_STR_EQ(c->out, "['HEAD']");
+  test_done(c);
+  /* A HEAD whose app fails: a 500 head without a body. */
+  c = test_conn("headfail",
+      "def application(environ, start_response):\n"
+      "    raise ValueError('x')\n", "HEAD", "/");
+  ASSERT_EQ(fake_run(c), 0);
+  ASSERT_EQ(c->status, 500);
+  ASSERT_EQ(c->body_calls, 0);
+  test_done(c);
+  return 0;
+}
+
+TEST_IMPL(response_content_length) {
+  /* More than declared: truncated, warned, nothing beyond. */
+  fake_conn *c = test_get("cl1",
+      "def application(environ, start_response):\n"
+      "    start_response('200 OK', [('Content-Length', '10')])\n"
+      "    return [b'12345678', b'9012345', b'more']\n");
+  ASSERT_STR_EQ(c->out, "1234567890");
+  int i = fake_log_find(c, "content length mismatch");
+  ASSERT(i >= 0);
+  ASSERT_EQ(c->log_level[i], SYSGI_LOG_WARN);
+  test_done(c);
+  /* Fewer, normal end: logged. */
+  c = test_get("cl2",
+      "def application(environ, start_response):\n"
+      "    start_response('200 OK', [('Content-Length', '10')])\n"
+      "    return [b'1234']\n");
+  ASSERT_STR_EQ(c->out, "1234");
+  ASSERT_LOG(c, "content length mismatch");
+  test_done(c);
+  /* Seed bug 3: fewer because the iterator raised: no mismatch message. */
+  c = test_get("cl3",
+      "def application(environ, start_response):\n"
+      "    start_response('200 OK', [('Content-Length', '10')])\n"
+      "    yield b'1234'\n"
+      "    raise IOError('disk gone')\n");
+  ASSERT_STR_EQ(c->out, "1234");
+  ASSERT_LOG(c, "disk gone");
+  ASSERT_NO_LOG(c, "mismatch");
+  ASSERT_EQ(c->aborted, 1);
+  test_done(c);
+  /* Exactly right, through write() and the iterable together. */
+  c = test_get("cl4",
+      "def application(environ, start_response):\n"
+      "    w = start_response('200 OK', [('Content-Length', '6')])\n"
+      "    w(b'abc')\n"
+      "    return [b'def']\n");
+  ASSERT_STR_EQ(c->out, "abcdef");
+  ASSERT_EQ(c->n_logs, 0);
+  test_done(c);
+  return 0;
+}
+
+/* write(): bytes only, sent at once (head first), TypeError for the rest
+ * without leaking (seed bugs 1 and 2). */
+TEST_IMPL(response_write) {
+  fake_conn *c = test_get("write1",
+      "import sys, gc\n"
+      "def application(environ, start_response):\n"
+      "    write = start_response('200 OK', [])\n"
+      "    write(b'first;')\n"
+      "    s = 'a unicode string ' * 4\n"
+      "    o = object()\n"
+      "    before = (sys.getrefcount(s), sys.getrefcount(o))\n"
+      "    gc.collect()\n"
+      "    nobj = len(gc.get_objects())\n"
+      "    errors = set()\n"
+      "    for i in range(10000):\n"
+      "        for bad in (s, o, 42, None, bytearray(b'x')):\n"
+      "            try:\n"
+      "                write(bad)\n"
+      "            except TypeError as e:\n"
+      "                errors.add(str(e))\n"
+      "    gc.collect()\n"
+      "    grew = len(gc.get_objects()) - nobj\n"
+      "    after = (sys.getrefcount(s), sys.getrefcount(o))\n"
+      "    write(('%r %r %r;' % (before == after, sorted(errors), grew < 50)).encode())\n"
+      "    return [b'last']\n");
+  ASSERT_EQ(c->head_calls, 1);
+  ASSERT_CONTAINS(c->out, "first;True ['write() argument must be bytes, not NoneType', "
+                  "'write() argument must be bytes, not bytearray', "
+                  "'write() argument must be bytes, not int', "
+                  "'write() argument must be bytes, not object', "
+                  "'write() argument must be bytes, not str'] True;last");
+  test_done(c);
+  /* write() after the request ended: RuntimeError, not a crash. */
+  const char *w2 = test_app("write2",
+      "kept = []\n"
+      "def application(environ, start_response):\n"
+      "    if kept:\n"
+      "        try:\n"
+      "            kept[0](b'late')\n"
+      "        except RuntimeError as e:\n"
+      "            r = str(e)\n"
+      "    else:\n"
+      "        kept.append(start_response('200 OK', []))\n"
+      "        return [b'first']\n"
+      "    start_response('200 OK', [])\n"
+      "    return [r.encode()]\n");
+  c = test_conn(w2, NULL, "GET", "/");
+  ASSERT_EQ(fake_run(c), 0);
+  ASSERT_STR_EQ(c->out, "first");
+  test_done(c);
+  c = test_conn(w2, NULL, "GET", "/");
+  ASSERT_EQ(fake_run(c), 0);
+  ASSERT_STR_EQ(c->out, "write() called after the request ended");
+  test_done(c);
+  /* write() when the client is gone raises OSError in the app. */
+  c = test_conn("write3",
+      "def application(environ, start_response):\n"
+      "    w = start_response('200 OK', [])\n"
+      "    w(b'a')\n"
+      "    try:\n"
+      "        w(b'b')\n"
+      "    except OSError as e:\n"
+      "        environ['wsgi.errors'].write('caught: %s\\n' % e)\n"
+      "    return []\n", "GET", "/");
+  c->gone_after = 1;
+  ASSERT_EQ(fake_run(c), 0);
+  ASSERT_STR_EQ(c->out, "a");
+  ASSERT_LOG(c, "caught: write() failed: the client went away");
+  test_done(c);
+  return 0;
+}
