@@ -84,6 +84,8 @@ static Py_ssize_t fill(input *in, size_t want) {
 }
 
 static PyObject *take(input *in, size_t n) {
+  if (n == 0)
+    return PyBytes_FromStringAndSize("", 0);
   PyObject *b = PyBytes_FromStringAndSize(in->buf + in->start, (Py_ssize_t)n);
   if (b)
     in->start += n;
@@ -131,7 +133,7 @@ static PyObject *input_read(PyObject *self, PyObject *args) {
 static Py_ssize_t line_len(input *in, Py_ssize_t size, int *complete) {
   size_t avail = in->end - in->start;
   size_t lim = size >= 0 && (size_t)size < avail ? (size_t)size : avail;
-  char *nl = memchr(in->buf + in->start, '\n', lim);
+  char *nl = lim ? memchr(in->buf + in->start, '\n', lim) : NULL;
   *complete = nl != NULL || (size >= 0 && avail >= (size_t)size);
   return nl ? (Py_ssize_t)(nl - (in->buf + in->start)) + 1 : (Py_ssize_t)lim;
 }

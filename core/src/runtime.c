@@ -89,6 +89,17 @@ static int setup_sys(const sysgi_runtime_config *cfg) {
   return 0;
 }
 
+/* A virtual environment's site-packages (and its .pth files). */
+static int add_venv_site(const char *site) {
+  if (!*site)
+    return 0;
+  PyObject *m = PyImport_ImportModule("site");
+  PyObject *r = m ? PyObject_CallMethod(m, "addsitedir", "s", site) : NULL;
+  Py_XDECREF(m);
+  Py_XDECREF(r);
+  return r ? 0 : -1;
+}
+
 int sysgi_runtime_init(const sysgi_runtime_config *cfg) {
   static const sysgi_runtime_config defaults;
   if (!cfg)
@@ -100,11 +111,18 @@ int sysgi_runtime_init(const sysgi_runtime_config *cfg) {
   sysgi_rt.multithread = cfg->multithread;
   sysgi_rt.multiprocess = cfg->multiprocess;
   sysgi_rt.generation++;
-  if (cfg->python_home && *cfg->python_home &&
-      set_python_home(cfg->python_home) < 0) {
-    sysgi_log_nogil(NULL, SYSGI_LOG_ERR,
-                    "sysgi: cannot decode python home '%s'", cfg->python_home);
-    return SYSGI_E_CONFIG;
+  static char base[1024], site[1024];
+  site[0] = '\0';
+  if (cfg->python_home && *cfg->python_home && !Py_IsInitialized()) {
+    int rc = sysgi_pyhome_resolve(cfg->python_home, base, sizeof base, site,
+                                  sizeof site);
+    if (rc < 0)
+      return rc;
+    if (set_python_home(base) < 0) {
+      sysgi_log_nogil(NULL, SYSGI_LOG_ERR,
+                      "sysgi: cannot decode python home '%s'", base);
+      return SYSGI_E_CONFIG;
+    }
   }
   if (!Py_IsInitialized()) {
     /* 0: leave signal handling to the server. */
@@ -122,7 +140,7 @@ int sysgi_runtime_init(const sysgi_runtime_config *cfg) {
    * otherwise wait for that worker's thread state). */
   PyObject *threading = PyImport_ImportModule("threading");
   Py_XDECREF(threading);
-  if (!threading || setup_sys(cfg) < 0) {
+  if (!threading || setup_sys(cfg) < 0 || add_venv_site(site) < 0) {
     sysgi_log_exception(NULL, "sysgi: cannot set up sys.path");
     sysgi_rt.init_tstate = PyEval_SaveThread();
     return SYSGI_E_NOPYTHON;

@@ -160,6 +160,12 @@ extern sysgi_runtime sysgi_rt;
 
 int64_t sysgi_now_us(void);
 
+/* pyhome.c: checks python_home (a base installation or a virtual
+ * environment) before Python starts; fills the base prefix to hand to
+ * Py_SetPythonHome and the venv's site-packages ("" if none). */
+int sysgi_pyhome_resolve(const char *home, char *base, size_t base_len,
+                         char *site, size_t site_len);
+
 /* ---- logging (log.c) ------------------------------------------------------
  * `rq` may be NULL: the runtime log is used. The _nogil variants are for
  * code that does not hold the GIL; the others release it around fe->log. */

@@ -1,0 +1,86 @@
+/* test_runtime.c: starting Python with a python home (base or venv). */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "test.h"
+
+#include <sys/stat.h>
+
+static char logged[4096];
+
+static void capture(void *ctx, int level, const char *msg) {
+  snprintf(logged + strlen(logged), sizeof logged - strlen(logged), "%s\n",
+           msg);
+}
+
+static int init_home(const char *home) {
+  static const char *path[1];
+  path[0] = test_tmpdir();
+  sysgi_runtime_config cfg = {.python_home = home,
+                              .python_path = path,
+                              .n_python_path = 1,
+                              .multithread = 1,
+                              .log = capture};
+  return sysgi_runtime_init(&cfg);
+}
+
+/* A wrong home is an error and a log line, not an exit of the process. */
+TEST_IMPL(runtime_bad_home) {
+  ASSERT_EQ(init_home("/nonexistent/python"), SYSGI_E_NOPYTHON);
+  ASSERT(!sysgi_runtime_ready());
+  ASSERT(strstr(logged, "python home '/nonexistent/python' holds no standard "
+                        "library"));
+  fake_conn *c = calloc(1, sizeof *c);
+  fake_init(c, "GET", "/", "/x.py");
+  test_current = c;
+  ASSERT_EQ(fake_run(c), SYSGI_E_NOPYTHON);
+  test_done(c);
+  return 0;
+}
+
+static const char *prefix_app =
+    "import sys\n"
+    "def application(environ, start_response):\n"
+    "    try:\n"
+    "        import venvmod\n"
+    "        v = venvmod.VALUE\n"
+    "    except ImportError:\n"
+    "        v = None\n"
+    "    start_response('200 OK', [])\n"
+    "    return [('%r %s' % (v, sys.base_prefix)).encode()]\n";
+
+TEST_IMPL(runtime_base_home) {
+  ASSERT_EQ(init_home("/usr"), 0);
+  fake_conn *c = test_get("prefix", prefix_app);
+  ASSERT_STR_EQ(c->out, "None /usr");
+  test_done(c);
+  return 0;
+}
+
+TEST_IMPL(runtime_venv_home) {
+  int major = 0, minor = 0;
+  ASSERT_EQ(sscanf(Py_GetVersion(), "%d.%d", &major, &minor), 2);
+  char venv[512], dir[600], file[700];
+  snprintf(venv, sizeof venv, "%s/venv", test_tmpdir());
+  snprintf(dir, sizeof dir, "%s/lib", venv);
+  mkdir(venv, 0755);
+  mkdir(dir, 0755);
+  snprintf(dir, sizeof dir, "%s/lib/python%d.%d", venv, major, minor);
+  mkdir(dir, 0755);
+  snprintf(dir, sizeof dir, "%s/lib/python%d.%d/site-packages", venv, major,
+           minor);
+  mkdir(dir, 0755);
+  snprintf(file, sizeof file, "%s/venvmod.py", dir);
+  FILE *f = fopen(file, "w");
+  fputs("VALUE = 42\n", f);
+  fclose(f);
+  snprintf(file, sizeof file, "%s/pyvenv.cfg", venv);
+  f = fopen(file, "w");
+  fputs("home = /usr/bin\ninclude-system-site-packages = false\n", f);
+  fclose(f);
+  ASSERT_EQ(init_home(venv), 0);
+  fake_conn *c = test_get("prefix", prefix_app);
+  ASSERT_STR_EQ(c->out, "42 /usr");
+  test_done(c);
+  return 0;
+}
