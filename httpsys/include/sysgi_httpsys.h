@@ -1,0 +1,70 @@
+/*
+ * sysgi_httpsys.h: the http.sys (HTTP Server API 2.0) front end of sysgi.
+ *
+ * A server owns one server session, one URL group per URL (Wine accepts
+ * only one URL per group; Windows does not mind), one request queue bound
+ * to an I/O completion port, a few I/O threads that dispatch completions
+ * and a bounded pool of worker threads that run requests through the core.
+ * It talks to the core only through sysgi.h.
+ */
+#ifndef SYSGI_HTTPSYS_H
+#define SYSGI_HTTPSYS_H
+
+#include "sysgi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Runs one request: sysgi_handle, or a replacement (a test double, or the
+ * "Python is not available" handler of sysgi.exe). */
+typedef int (*sysgi_httpsys_handler)(const sysgi_request *req);
+
+typedef struct sysgi_httpsys_config {
+  /* URL prefixes in UTF-8, e.g. "http://127.0.0.1:8000/" or
+   * "http://+:8080/app/". Use the strong wildcard '+'. */
+  const char *const *urls;
+  size_t n_urls;
+
+  /* Where the application is mounted (SCRIPT_NAME): "" or "/" for the
+   * root, otherwise "/app" (no trailing slash needed). */
+  const char *mount;
+
+  /* Passed to the core as is (see struct sysgi_request). */
+  const char *script_filename;
+  const char *application_group; /* NULL: "" (%{GLOBAL}) */
+  const char *callable_object;   /* NULL: "application" */
+  int enable_sendfile;
+
+  unsigned threads;     /* worker threads; 0: 8 */
+  unsigned max_queued;  /* requests waiting for a worker before 503; 0: 64 */
+  unsigned receives;    /* receives kept posted; 0: 4 */
+  unsigned shutdown_timeout_ms; /* in-flight grace at stop; 0: 10000 */
+
+  sysgi_httpsys_handler handle; /* NULL: sysgi_handle */
+
+  /* Server log (thread-safe). May be NULL. */
+  sysgi_log_fn log;
+  void *log_ctx;
+} sysgi_httpsys_config;
+
+typedef struct sysgi_httpsys sysgi_httpsys;
+
+/* Creates the session, URL groups, request queue and threads and starts
+ * receiving. Returns 0 or a negative SYSGI_E_* (the cause is logged). */
+int sysgi_httpsys_start(const sysgi_httpsys_config *cfg, sysgi_httpsys **out);
+
+/* Stops receiving, lets in-flight requests finish (up to the shutdown
+ * timeout), closes every handle and frees the server. */
+void sysgi_httpsys_stop(sysgi_httpsys *srv);
+
+/* The one place where a Win32 / HTTP Server API error becomes SYSGI_E_*. */
+int sysgi_httpsys_translate_error(unsigned long win32_error);
+
+/* The front end's SERVER_SOFTWARE value. */
+#define SYSGI_HTTPSYS_SOFTWARE "sysgi/0.1.0 (http.sys)"
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SYSGI_HTTPSYS_H */

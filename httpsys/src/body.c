@@ -1,0 +1,53 @@
+/*
+ * body.c: request bodies through HttpReceiveRequestEntityBody. http.sys
+ * de-chunks chunked bodies and stops at the end of the body; any size is
+ * read in the core's buffer-sized pieces. The read is overlapped like every
+ * other call on the queue (so no packet of ours is ever unaccounted for) and
+ * the worker waits for its completion, with the GIL released by the core.
+ */
+#include "hs.h"
+
+static void read_done(hs_op *op, DWORD err, DWORD bytes) {
+  hs_conn *c = op->ctx;
+  c->read_err = err;
+  c->read_bytes = bytes;
+  SetEvent(c->read_event);
+}
+
+ptrdiff_t hs_read_body(void *conn, void *buf, size_t len) {
+  hs_conn *c = conn;
+  if (c->body_eof || len == 0)
+    return 0;
+  if (!(c->req->Flags & HTTP_REQUEST_FLAG_MORE_ENTITY_BODY_EXISTS)) {
+    c->body_eof = 1;
+    return 0;
+  }
+  if (len > 1u << 30)
+    len = 1u << 30;
+  ResetEvent(c->read_event);
+  hs_op_start(&c->srv->pool, &c->read_op, read_done, c);
+  ULONG rc = HttpReceiveRequestEntityBody(c->srv->queue, c->id, 0, buf,
+                                          (ULONG)len, NULL, &c->read_op.ov);
+  if (!hs_io_will_complete(rc)) {
+    hs_op_cancel(&c->srv->pool, &c->read_op);
+    c->read_err = rc;
+    c->read_bytes = 0;
+  } else {
+    WaitForSingleObject(c->read_event, INFINITE);
+  }
+  if (c->read_err == ERROR_HANDLE_EOF) {
+    c->body_eof = 1;
+    return (ptrdiff_t)c->read_bytes;
+  }
+  if (c->read_err != NO_ERROR) {
+    int err = sysgi_httpsys_translate_error(c->read_err);
+    if (err == SYSGI_E_CLIENT_GONE)
+      c->client_gone = 1;
+    hs_log(c->srv, SYSGI_LOG_INFO, "reading the request body failed: "
+           "error %lu", (unsigned long)c->read_err);
+    return err;
+  }
+  if (c->read_bytes == 0) /* never loop on an empty success */
+    c->body_eof = 1;
+  return (ptrdiff_t)c->read_bytes;
+}

@@ -1,0 +1,178 @@
+/*
+ * hs.h: internals of the http.sys front end, shared by its files:
+ *   server.c   session, URL groups, request queue, receive loop, start/stop
+ *   pool.c     completion port, I/O threads, bounded worker pool
+ *   request.c  HTTP_REQUEST -> sysgi_request (CGI variables)
+ *   body.c     request bodies (HttpReceiveRequestEntityBody)
+ *   response.c responses (HttpSendHttpResponse, HttpSendResponseEntityBody)
+ *   errors.c   Win32 error -> SYSGI_E_*
+ */
+#ifndef SYSGI_HS_H
+#define SYSGI_HS_H
+
+/* winsock2.h must come before windows.h (http.h pulls in both). */
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#include <http.h>
+
+#include "sysgi_httpsys.h"
+
+/* ---- pool.c -------------------------------------------------------------- */
+
+/* One overlapped operation. Every OVERLAPPED we hand to http.sys is the
+ * first member of an hs_op that is registered with the pool before the call
+ * is issued; a completion packet whose OVERLAPPED is not registered is not
+ * ours (Wine posts stray packets for synchronous calls) and is dropped. */
+typedef struct hs_op hs_op;
+typedef void (*hs_op_done)(hs_op *op, DWORD err, DWORD bytes);
+struct hs_op {
+  OVERLAPPED ov;
+  hs_op_done done;
+  void *ctx;
+  hs_op *prev, *next; /* registry of operations in flight */
+};
+
+/* Work items run by the worker threads. */
+typedef struct hs_work hs_work;
+typedef void (*hs_work_fn)(hs_work *w);
+struct hs_work {
+  hs_work_fn run;
+  hs_work *next;
+};
+
+typedef struct hs_pool {
+  HANDLE iocp;
+  HANDLE *threads;
+  unsigned n_io, n_workers, n_started;
+
+  SRWLOCK ops_lock;
+  hs_op ops; /* sentinel of the in-flight registry */
+  unsigned long stray_packets;
+
+  SRWLOCK lock;
+  CONDITION_VARIABLE work_cv; /* work queued or stopping */
+  CONDITION_VARIABLE idle_cv; /* a request finished */
+  hs_work *head, *tail;
+  unsigned queued, running, max_queued;
+  int stopping;
+} hs_pool;
+
+int hs_pool_start(hs_pool *p, unsigned n_io, unsigned n_workers,
+                  unsigned max_queued);
+int hs_pool_bind(hs_pool *p, HANDLE h);
+/* Registers `op` before the I/O call that uses it. */
+void hs_op_start(hs_pool *p, hs_op *op, hs_op_done done, void *ctx);
+/* Unregisters `op` after an I/O call that failed without queueing a
+ * completion packet. */
+void hs_op_cancel(hs_pool *p, hs_op *op);
+/* Nonzero if a call that returned `rc` will post a completion packet. */
+int hs_io_will_complete(ULONG rc);
+/* Queues work; SYSGI_E_BUSY when max_queued requests already wait. */
+int hs_pool_submit(hs_pool *p, hs_work *w);
+/* Waits until no work is queued or running, or `timeout_ms` passes.
+ * Returns 0 or SYSGI_E_TIMEOUT. */
+int hs_pool_wait_idle(hs_pool *p, DWORD timeout_ms);
+/* Stops every thread (waiting at most `timeout_ms` for each) and closes the
+ * port. Returns the number of threads that did not stop in time. */
+unsigned hs_pool_stop(hs_pool *p, DWORD timeout_ms);
+
+/* ---- server.c ------------------------------------------------------------ */
+
+typedef struct hs_recv {
+  hs_op op;
+  struct sysgi_httpsys *srv;
+  HTTP_REQUEST *buf;
+  ULONG size;
+  HTTP_REQUEST_ID id; /* HTTP_NULL_ID, or the request to read again */
+} hs_recv;
+
+struct sysgi_httpsys {
+  sysgi_httpsys_config cfg;
+  char *mount; /* normalized: "" or "/app" */
+  hs_pool pool;
+  HTTP_SERVER_SESSION_ID session;
+  HTTP_URL_GROUP_ID *groups;
+  size_t n_groups;
+  HANDLE queue;
+  hs_recv *recvs;
+  unsigned n_recvs;
+  volatile LONG stopping;
+  volatile LONG active; /* requests received and not yet finished */
+  int initialized;
+};
+
+void hs_log(struct sysgi_httpsys *srv, int level, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* ---- one request: request.c, body.c, response.c -------------------------- */
+
+typedef struct hs_conn {
+  hs_work work;
+  struct sysgi_httpsys *srv;
+  HTTP_REQUEST *req; /* owned receive buffer */
+  HTTP_REQUEST_ID id;
+  int64_t queue_start_us;
+
+  /* CGI variables (request.c). */
+  sysgi_header *vars;
+  size_t n_vars, cap_vars;
+  char *url_scheme;
+
+  /* Body (body.c): one read at a time. */
+  hs_op read_op;
+  HANDLE read_event;
+  DWORD read_err, read_bytes;
+  int body_eof;
+
+  /* Response (response.c): at most one send in flight. */
+  hs_op send_op;
+  HANDLE send_event;
+  volatile LONG send_pending;
+  DWORD send_err;
+  sysgi_send_token *send_token;
+  HTTP_DATA_CHUNK send_chunk; /* read by the send in flight */
+  int head_stored, head_sent, final_sent, client_gone;
+  int failed;      /* aborted: disconnect after the response */
+  int send_failed; /* a send completed with an error */
+  HTTP_RESPONSE resp; /* read by the first send */
+  char *head_block; /* copies of status reason, header names and values */
+  HTTP_UNKNOWN_HEADER *unknown;
+  char content_length_str[24];
+  int disconnect; /* the app sent "Connection: close" */
+  int64_t content_length, body_sent;
+  /* Set for fire-and-forget responses (503 under load): called by the
+   * I/O thread once the send completed, to end the request. */
+  void (*after_send)(struct hs_conn *c);
+} hs_conn;
+
+/* request.c: fills conn->vars and conn->url_scheme. Returns 0, or an HTTP
+ * status (400, 404) to answer without running the app, or SYSGI_E_NOMEM. */
+int hs_request_map(hs_conn *c);
+void hs_request_free(hs_conn *c);
+int64_t hs_now_us(void);
+
+/* body.c */
+ptrdiff_t hs_read_body(void *conn, void *buf, size_t len);
+
+/* response.c */
+extern const sysgi_frontend hs_frontend;
+int hs_response_init(hs_conn *c);
+/* Completes the response after the core returned `rc`: answers an error
+ * status if nothing was sent, sends the final empty chunk of a streamed
+ * response, waits for every send. */
+void hs_response_finish(hs_conn *c, int rc);
+/* Sends a small complete response (errors, 503 under load). */
+int hs_send_simple(hs_conn *c, USHORT status, const char *reason);
+void hs_response_free(hs_conn *c);
+
+/* Answers 503 without a worker; the request ends when the send completes. */
+void hs_send_busy(hs_conn *c);
+
+/* conn life (server.c) */
+void hs_conn_end(hs_conn *c);
+
+#endif /* SYSGI_HS_H */

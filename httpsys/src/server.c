@@ -1,0 +1,381 @@
+/*
+ * server.c: the HTTP Server API objects (session, one URL group per URL,
+ * request queue), the receive loop, the life of one request, start/stop.
+ */
+#include "hs.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* First receive buffer; grown on ERROR_MORE_DATA up to HS_RECV_MAX. */
+#define HS_RECV_SIZE (16 * 1024)
+#define HS_RECV_MAX (1024 * 1024)
+
+void hs_log(sysgi_httpsys *srv, int level, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  if (!srv->cfg.log)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  srv->cfg.log(srv->cfg.log_ctx, level, msg);
+}
+
+/* ---- one request --------------------------------------------------------- */
+
+void hs_conn_end(hs_conn *c) {
+  sysgi_httpsys *srv = c->srv;
+  hs_request_free(c);
+  hs_response_free(c);
+  free(c->req);
+  free(c);
+  InterlockedDecrement(&srv->active);
+}
+
+static void conn_run(hs_work *w) {
+  hs_conn *c = (hs_conn *)w;
+  sysgi_httpsys *srv = c->srv;
+  int st = hs_request_map(c);
+  if (st == 400)
+    hs_send_simple(c, 400, "Bad Request");
+  else if (st == 404)
+    hs_send_simple(c, 404, "Not Found");
+  else if (st != 0)
+    hs_send_simple(c, 500, "Internal Server Error");
+  else {
+    sysgi_request r;
+    ZeroMemory(&r, sizeof r);
+    r.vars = c->vars;
+    r.n_vars = c->n_vars;
+    r.url_scheme = c->url_scheme;
+    r.queue_start_us = c->queue_start_us;
+    r.script_filename = srv->cfg.script_filename ? srv->cfg.script_filename : "";
+    r.script_mtime_us = 0;
+    r.application_group =
+        srv->cfg.application_group ? srv->cfg.application_group : "";
+    r.callable_object =
+        srv->cfg.callable_object ? srv->cfg.callable_object : "application";
+    r.process_group = "";
+    r.enable_sendfile = srv->cfg.enable_sendfile;
+    r.conn = c;
+    r.fe = &hs_frontend;
+    int rc = srv->cfg.handle(&r);
+    hs_response_finish(c, rc);
+  }
+  hs_conn_end(c);
+}
+
+/* ---- receiving ----------------------------------------------------------- */
+
+static void recv_done(hs_op *op, DWORD err, DWORD bytes);
+
+static void recv_post(hs_recv *r) {
+  sysgi_httpsys *srv = r->srv;
+  while (!srv->stopping) {
+    hs_op_start(&srv->pool, &r->op, recv_done, r);
+    ULONG rc = HttpReceiveHttpRequest(srv->queue, r->id, 0, r->buf, r->size,
+                                      NULL, &r->op.ov);
+    if (hs_io_will_complete(rc))
+      return;
+    hs_op_cancel(&srv->pool, &r->op);
+    if (r->id != HTTP_NULL_ID) {
+      /* The request we were re-reading into a bigger buffer is gone. */
+      r->id = HTTP_NULL_ID;
+      continue;
+    }
+    if (!srv->stopping)
+      hs_log(srv, SYSGI_LOG_ERR, "HttpReceiveHttpRequest failed: error %lu; "
+             "one receive fewer", (unsigned long)rc);
+    return;
+  }
+}
+
+static void recv_done(hs_op *op, DWORD err, DWORD bytes) {
+  hs_recv *r = op->ctx;
+  sysgi_httpsys *srv = r->srv;
+  if (srv->stopping)
+    return;
+  if (err == ERROR_MORE_DATA) {
+    /* Headers bigger than the buffer: read the same request again into a
+     * buffer of the size http.sys asks for. */
+    ULONG need = bytes > r->size ? bytes : r->size * 2;
+    HTTP_REQUEST *nb = need <= HS_RECV_MAX ? malloc(need) : NULL;
+    r->id = r->buf->RequestId;
+    if (!nb) {
+      hs_log(srv, SYSGI_LOG_WARN, "request head of %lu bytes refused",
+             (unsigned long)need);
+      /* Answer from the worker side is impossible without the request;
+       * dropping the connection is what http.sys does on limits too. */
+      HttpCancelHttpRequest(srv->queue, r->id, NULL);
+      r->id = HTTP_NULL_ID;
+    } else {
+      free(r->buf);
+      r->buf = nb;
+      r->size = need;
+    }
+    recv_post(r);
+    return;
+  }
+  if (err != NO_ERROR) {
+    if (err != ERROR_CONNECTION_INVALID && err != ERROR_OPERATION_ABORTED)
+      hs_log(srv, SYSGI_LOG_WARN, "receiving a request failed: error %lu",
+             (unsigned long)err);
+    r->id = HTTP_NULL_ID;
+    recv_post(r);
+    return;
+  }
+
+  hs_conn *c = calloc(1, sizeof *c);
+  HTTP_REQUEST *fresh = malloc(HS_RECV_SIZE);
+  if (!c || !fresh || hs_response_init(c) != 0) {
+    /* Out of memory: drop this request, keep receiving with the buffer. */
+    hs_log(srv, SYSGI_LOG_ERR, "out of memory: request dropped");
+    if (c)
+      hs_response_free(c);
+    free(c);
+    free(fresh);
+    HttpCancelHttpRequest(srv->queue, r->buf->RequestId, NULL);
+    r->id = HTTP_NULL_ID;
+    recv_post(r);
+    return;
+  }
+  c->work.run = conn_run;
+  c->srv = srv;
+  c->req = r->buf;
+  c->id = r->buf->RequestId;
+  c->queue_start_us = hs_now_us();
+  r->buf = fresh;
+  r->size = HS_RECV_SIZE;
+  r->id = HTTP_NULL_ID;
+  InterlockedIncrement(&srv->active);
+  if (hs_pool_submit(&srv->pool, &c->work) != SYSGI_OK) {
+    hs_log(srv, SYSGI_LOG_WARN, "503: all %u workers busy and %u requests "
+           "queued", srv->pool.n_workers, srv->pool.max_queued);
+    hs_send_busy(c);
+  }
+  recv_post(r);
+}
+
+/* ---- start / stop -------------------------------------------------------- */
+
+static wchar_t *utf8_to_wide(const char *s) {
+  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+  wchar_t *w = n > 0 ? malloc((size_t)n * sizeof *w) : NULL;
+  if (w)
+    MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n);
+  return w;
+}
+
+static int fail(sysgi_httpsys *srv, const char *what, ULONG rc) {
+  const char *hint = "";
+  if (rc == ERROR_ACCESS_DENIED)
+    hint = " (run as administrator, or reserve the URL: netsh http add "
+           "urlacl url=... user=...)";
+  else if (rc == ERROR_ALREADY_EXISTS || rc == ERROR_SHARING_VIOLATION)
+    hint = " (another program has registered this URL or port)";
+  else if (rc == ERROR_INVALID_PARAMETER)
+    hint = " (malformed URL? use http://host:port/path/ with '+' as wildcard)";
+  hs_log(srv, SYSGI_LOG_ERR, "%s failed: error %lu%s", what, (unsigned long)rc,
+         hint);
+  return sysgi_httpsys_translate_error(rc);
+}
+
+static void release(sysgi_httpsys *srv) {
+  for (size_t i = 0; i < srv->n_groups; i++)
+    if (srv->groups[i])
+      HttpCloseUrlGroup(srv->groups[i]);
+  if (srv->queue)
+    HttpCloseRequestQueue(srv->queue);
+  if (srv->session)
+    HttpCloseServerSession(srv->session);
+  if (srv->initialized)
+    HttpTerminate(HTTP_INITIALIZE_SERVER, NULL);
+  srv->queue = NULL;
+  srv->session = 0;
+  srv->n_groups = 0;
+  srv->initialized = 0;
+}
+
+static void destroy(sysgi_httpsys *srv) {
+  if (srv->recvs)
+    for (unsigned i = 0; i < srv->n_recvs; i++)
+      free(srv->recvs[i].buf);
+  free(srv->recvs);
+  free(srv->groups);
+  free(srv->mount);
+  free(srv);
+}
+
+static int setup(sysgi_httpsys *srv) {
+  const HTTPAPI_VERSION v2 = HTTPAPI_VERSION_2;
+  ULONG rc = HttpInitialize(v2, HTTP_INITIALIZE_SERVER, NULL);
+  if (rc != NO_ERROR)
+    return fail(srv, "HttpInitialize", rc);
+  srv->initialized = 1;
+  if ((rc = HttpCreateServerSession(v2, &srv->session, 0)) != NO_ERROR)
+    return fail(srv, "HttpCreateServerSession", rc);
+  if ((rc = HttpCreateRequestQueue(v2, NULL, NULL, 0, &srv->queue)) != NO_ERROR)
+    return fail(srv, "HttpCreateRequestQueue", rc);
+  srv->groups = calloc(srv->cfg.n_urls, sizeof *srv->groups);
+  if (!srv->groups)
+    return SYSGI_E_NOMEM;
+  for (size_t i = 0; i < srv->cfg.n_urls; i++) {
+    char what[600];
+    HTTP_BINDING_INFO b;
+    wchar_t *url = utf8_to_wide(srv->cfg.urls[i]);
+    if (!url) {
+      hs_log(srv, SYSGI_LOG_ERR, "URL %s is not valid UTF-8", srv->cfg.urls[i]);
+      return SYSGI_E_CONFIG;
+    }
+    rc = HttpCreateUrlGroup(srv->session, &srv->groups[i], 0);
+    if (rc == NO_ERROR) {
+      srv->n_groups = i + 1;
+      ZeroMemory(&b, sizeof b);
+      b.Flags.Present = 1;
+      b.RequestQueueHandle = srv->queue;
+      rc = HttpSetUrlGroupProperty(srv->groups[i], HttpServerBindingProperty,
+                                   &b, sizeof b);
+    }
+    if (rc == NO_ERROR)
+      rc = HttpAddUrlToUrlGroup(srv->groups[i], url, (HTTP_URL_CONTEXT)i, 0);
+    free(url);
+    if (rc != NO_ERROR) {
+      snprintf(what, sizeof what, "registering URL %s", srv->cfg.urls[i]);
+      return fail(srv, what, rc);
+    }
+  }
+  return SYSGI_OK;
+}
+
+int sysgi_httpsys_start(const sysgi_httpsys_config *cfg, sysgi_httpsys **out) {
+  *out = NULL;
+  if (!cfg || !cfg->urls || cfg->n_urls == 0)
+    return SYSGI_E_INVAL;
+  sysgi_httpsys *srv = calloc(1, sizeof *srv);
+  if (!srv)
+    return SYSGI_E_NOMEM;
+  srv->cfg = *cfg;
+  if (!srv->cfg.threads)
+    srv->cfg.threads = 8;
+  if (!srv->cfg.max_queued)
+    srv->cfg.max_queued = 64;
+  if (!srv->cfg.receives)
+    srv->cfg.receives = 4;
+  if (!srv->cfg.shutdown_timeout_ms)
+    srv->cfg.shutdown_timeout_ms = 10000;
+  if (!srv->cfg.handle)
+    srv->cfg.handle = sysgi_handle;
+
+  /* Mount point: "" for the root, else "/app" without a trailing slash. */
+  const char *m = cfg->mount ? cfg->mount : "";
+  size_t ml = strlen(m);
+  while (ml > 0 && m[ml - 1] == '/')
+    ml--;
+  srv->mount = malloc(ml + 1);
+  if (!srv->mount) {
+    destroy(srv);
+    return SYSGI_E_NOMEM;
+  }
+  memcpy(srv->mount, m, ml);
+  srv->mount[ml] = '\0';
+  if (ml > 0 && m[0] != '/') {
+    hs_log(srv, SYSGI_LOG_ERR, "mount point %s must start with '/'", m);
+    destroy(srv);
+    return SYSGI_E_CONFIG;
+  }
+
+  int rc = setup(srv);
+  if (rc == SYSGI_OK)
+    rc = hs_pool_start(&srv->pool, 2, srv->cfg.threads, srv->cfg.max_queued);
+  if (rc != SYSGI_OK) {
+    release(srv);
+    destroy(srv);
+    return rc;
+  }
+  rc = hs_pool_bind(&srv->pool, srv->queue);
+  srv->recvs = rc ? NULL : calloc(srv->cfg.receives, sizeof *srv->recvs);
+  if (!rc && !srv->recvs)
+    rc = SYSGI_E_NOMEM;
+  for (unsigned i = 0; rc == SYSGI_OK && i < srv->cfg.receives; i++) {
+    hs_recv *r = &srv->recvs[i];
+    r->srv = srv;
+    r->size = HS_RECV_SIZE;
+    r->buf = malloc(HS_RECV_SIZE);
+    if (!r->buf)
+      rc = SYSGI_E_NOMEM;
+    srv->n_recvs = i + 1;
+  }
+  if (rc != SYSGI_OK) {
+    if (rc != SYSGI_E_NOMEM)
+      hs_log(srv, SYSGI_LOG_ERR, "binding the request queue to the "
+             "completion port failed");
+    release(srv); /* nothing was posted yet */
+    hs_pool_stop(&srv->pool, INFINITE);
+    destroy(srv);
+    return rc;
+  }
+  for (unsigned i = 0; i < srv->n_recvs; i++) {
+    HTTP_SET_NULL_ID(&srv->recvs[i].id);
+    recv_post(&srv->recvs[i]);
+  }
+  *out = srv;
+  return SYSGI_OK;
+}
+
+/* Waits until `cond` holds or `ms` pass; polls because the things waited
+ * for (request counts, the op registry) have no single event. */
+static int wait_for(volatile LONG *count, DWORD ms) {
+  ULONGLONG deadline = GetTickCount64() + ms;
+  while (InterlockedCompareExchange(count, 0, 0) != 0) {
+    if (GetTickCount64() >= deadline)
+      return 0;
+    Sleep(20);
+  }
+  return 1;
+}
+
+static int ops_empty(hs_pool *p, DWORD ms) {
+  ULONGLONG deadline = GetTickCount64() + ms;
+  for (;;) {
+    AcquireSRWLockShared(&p->ops_lock);
+    int empty = p->ops.next == &p->ops;
+    ReleaseSRWLockShared(&p->ops_lock);
+    if (empty)
+      return 1;
+    if (GetTickCount64() >= deadline)
+      return 0;
+    Sleep(20);
+  }
+}
+
+void sysgi_httpsys_stop(sysgi_httpsys *srv) {
+  if (!srv)
+    return;
+  InterlockedExchange(&srv->stopping, 1);
+  /* Stop accepting: cancel only our receives, not in-flight sends. */
+  for (unsigned i = 0; i < srv->n_recvs; i++)
+    CancelIoEx(srv->queue, &srv->recvs[i].op.ov);
+  if (!wait_for(&srv->active, srv->cfg.shutdown_timeout_ms)) {
+    hs_log(srv, SYSGI_LOG_WARN, "%ld request(s) still running after %u ms: "
+           "cancelling their I/O", (long)srv->active,
+           srv->cfg.shutdown_timeout_ms);
+    CancelIoEx(srv->queue, NULL);
+    wait_for(&srv->active, 5000);
+  }
+  int drained = ops_empty(&srv->pool, 5000);
+  release(srv);
+  unsigned stuck = hs_pool_stop(&srv->pool, 5000);
+  if (stuck || !drained || srv->active) {
+    /* Something still runs (an app that never returns): leak the server
+     * rather than free memory a thread may still touch. */
+    hs_log(srv, SYSGI_LOG_WARN, "%u thread(s) did not stop; server memory "
+           "left allocated", stuck);
+    return;
+  }
+  hs_log(srv, SYSGI_LOG_INFO, "stopped (%lu stray completion packets "
+         "ignored)", srv->pool.stray_packets);
+  destroy(srv);
+}
