@@ -346,6 +346,10 @@ static int drive(sysgi_req *rq, PyObject *result) {
 }
 
 static void call_close(sysgi_req *rq, PyObject *result) {
+  /* The common case has no close(): skip the failing lookup (it costs an
+   * AttributeError with a formatted message). */
+  if (PyList_CheckExact(result) || PyTuple_CheckExact(result))
+    return;
   PyObject *close = PyObject_GetAttr(result, rq->ip->keys[K_S_CLOSE]);
   if (!close) {
     PyErr_Clear();
