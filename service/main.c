@@ -1,0 +1,56 @@
+/*
+ * main.c: sysgi.exe command-line dispatch. Arguments are taken as UTF-16
+ * from the system (GetCommandLineW), so non-ASCII paths survive whatever
+ * the console code page is.
+ */
+#include <winsock2.h>
+#include <windows.h>
+#include <shellapi.h>
+
+#include <stdio.h>
+#include <wchar.h>
+
+#include "serve.h"
+#include "sysgi.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "sysgi %s - a WSGI server for Windows on http.sys\n"
+          "\n"
+          "usage:\n"
+          "  %s\n"
+          "      Serve one WSGI application in the foreground on\n"
+          "      http://127.0.0.1:N/ (default port 8000); Ctrl-C stops.\n"
+          "      --python-home defaults to the PYTHONHOME variable.\n"
+          "  sysgi --help | --version\n",
+          sysgi_version(), SYSGI_SERVE_USAGE);
+}
+
+int main(void) {
+  int argc = 0;
+  wchar_t **argv = CommandLineToArgvW(GetCommandLineW(), &argc);
+  int rc;
+  if (!argv) {
+    fprintf(stderr, "sysgi: cannot read the command line\n");
+    return 1;
+  }
+  if (argc < 2) {
+    usage(stderr);
+    rc = 2;
+  } else if (!wcscmp(argv[1], L"--help") || !wcscmp(argv[1], L"-h") ||
+             !wcscmp(argv[1], L"help")) {
+    usage(stdout);
+    rc = 0;
+  } else if (!wcscmp(argv[1], L"--version")) {
+    printf("sysgi %s\n", sysgi_version());
+    rc = 0;
+  } else if (!wcscmp(argv[1], L"serve")) {
+    rc = sysgi_serve(argc - 2, argv + 2);
+  } else {
+    fprintf(stderr, "sysgi: unknown command '%ls' (try sysgi --help)\n",
+            argv[1]);
+    rc = 2;
+  }
+  LocalFree(argv);
+  return rc;
+}

@@ -1,0 +1,244 @@
+/*
+ * python_loader.c: finds and loads the Python DLL of the configured
+ * python-home and resolves the core's Python symbols from it, so sysgi.exe
+ * depends on no Python version and the PATH never decides which Python runs
+ * (the idea of the PyInstaller bootloader, with the linker doing the
+ * bookkeeping: see gen_python_imports.cmake).
+ *
+ * python3.dll (python.org layout) forwards every Stable-ABI name to the
+ * versioned python3XY.dll next to it; a home holding only python3XY.dll
+ * works too, since that DLL exports the same names itself.
+ */
+#include <winsock2.h>
+#include <windows.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "python_loader.h"
+
+#define IMAGE_MACHINE_AMD64 0x8664
+#define IMAGE_MACHINE_I386 0x014c
+#define IMAGE_MACHINE_ARM64 0xaa64
+
+static int is_dir(const wchar_t *p) {
+  DWORD a = GetFileAttributesW(p);
+  return a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY);
+}
+
+static int is_file(const wchar_t *p) {
+  DWORD a = GetFileAttributesW(p);
+  return a != INVALID_FILE_ATTRIBUTES && !(a & FILE_ATTRIBUTE_DIRECTORY);
+}
+
+static void win_message(DWORD code, char *out, size_t len) {
+  char *msg = NULL;
+  DWORD n = FormatMessageA(FORMAT_MESSAGE_ALLOCATE_BUFFER |
+                               FORMAT_MESSAGE_FROM_SYSTEM |
+                               FORMAT_MESSAGE_IGNORE_INSERTS,
+                           NULL, code, 0, (char *)&msg, 0, NULL);
+  while (n > 0 && (msg[n - 1] == '\r' || msg[n - 1] == '\n' || msg[n - 1] == '.'))
+    msg[--n] = '\0';
+  snprintf(out, len, "error %lu%s%s", (unsigned long)code, n ? ": " : "",
+           n ? msg : "");
+  if (msg)
+    LocalFree(msg);
+}
+
+/* Finds the DLL in `dir`: python3.dll, else the single python3XY.dll.
+ * Returns 1 found, 0 none, -1 several (names in `err`). */
+static int find_dll(const wchar_t *dir, wchar_t *out, size_t out_len,
+                    char *err, size_t err_len) {
+  _snwprintf(out, out_len, L"%ls\\python3.dll", dir);
+  out[out_len - 1] = L'\0';
+  if (is_file(out))
+    return 1;
+  wchar_t pattern[MAX_PATH + 32];
+  _snwprintf(pattern, MAX_PATH + 32, L"%ls\\python3*.dll", dir);
+  pattern[MAX_PATH + 31] = L'\0';
+  WIN32_FIND_DATAW fd;
+  HANDLE h = FindFirstFileW(pattern, &fd);
+  int found = 0;
+  char names[256] = "";
+  if (h == INVALID_HANDLE_VALUE)
+    return 0;
+  do {
+    /* python3XY.dll / python3XYZ.dll: digits only (not python3_d.dll). */
+    const wchar_t *n = fd.cFileName + 7;
+    size_t digits = 0;
+    while (n[digits] >= L'0' && n[digits] <= L'9')
+      digits++;
+    if (digits == 0 || _wcsicmp(n + digits, L".dll") != 0)
+      continue;
+    if (found++ == 0)
+      _snwprintf(out, out_len, L"%ls\\%ls", dir, fd.cFileName);
+    size_t used = strlen(names);
+    snprintf(names + used, sizeof names - used, "%s%ls", used ? ", " : "",
+             fd.cFileName);
+  } while (FindNextFileW(h, &fd));
+  FindClose(h);
+  if (found > 1) {
+    snprintf(err, err_len, "several Python DLLs (%s) in %ls: keep one or add "
+             "python3.dll", names, dir);
+    return -1;
+  }
+  return found;
+}
+
+/* A virtual environment's pyvenv.cfg names its base installation in
+ * "home = C:\Python312"; the DLLs live there. */
+static int venv_base(const wchar_t *home, wchar_t *out, size_t out_len) {
+  wchar_t cfg[MAX_PATH + 16];
+  _snwprintf(cfg, MAX_PATH + 16, L"%ls\\pyvenv.cfg", home);
+  cfg[MAX_PATH + 15] = L'\0';
+  FILE *f = _wfopen(cfg, L"rb");
+  char line[1024];
+  int ok = 0;
+  if (!f)
+    return 0;
+  while (!ok && fgets(line, sizeof line, f)) {
+    char *p = line;
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (_strnicmp(p, "home", 4) != 0)
+      continue;
+    p += 4;
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (*p++ != '=')
+      continue;
+    while (*p == ' ' || *p == '\t')
+      p++;
+    size_t n = strlen(p);
+    while (n && (p[n - 1] == '\r' || p[n - 1] == '\n' || p[n - 1] == ' '))
+      p[--n] = '\0';
+    ok = n > 0 && MultiByteToWideChar(CP_UTF8, 0, p, -1, out, (int)out_len) > 0;
+  }
+  fclose(f);
+  return ok;
+}
+
+/* Checks the PE header: a clear reason beats ERROR_BAD_EXE_FORMAT. */
+static int check_pe(const wchar_t *path, char *why, size_t len) {
+  HANDLE h = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, NULL,
+                         OPEN_EXISTING, 0, NULL);
+  unsigned char buf[512];
+  DWORD got = 0;
+  if (h == INVALID_HANDLE_VALUE) {
+    char m[256];
+    win_message(GetLastError(), m, sizeof m);
+    snprintf(why, len, "cannot be opened (%s)", m);
+    return -1;
+  }
+  BOOL ok = ReadFile(h, buf, sizeof buf, &got, NULL);
+  CloseHandle(h);
+  if (!ok || got < 64 || buf[0] != 'M' || buf[1] != 'Z') {
+    snprintf(why, len, "is not a Windows DLL (no MZ header)");
+    return -1;
+  }
+  DWORD pe = (DWORD)buf[0x3c] | (DWORD)buf[0x3d] << 8 |
+             (DWORD)buf[0x3e] << 16 | (DWORD)buf[0x3f] << 24;
+  if (pe > got - 6 || memcmp(buf + pe, "PE\0\0", 4) != 0) {
+    snprintf(why, len, "is not a Windows DLL (no PE header)");
+    return -1;
+  }
+  unsigned machine = buf[pe + 4] | buf[pe + 5] << 8;
+  if (machine == IMAGE_MACHINE_AMD64)
+    return 0;
+  if (machine == IMAGE_MACHINE_I386)
+    snprintf(why, len, "is a 32-bit (x86) DLL: sysgi.exe is 64-bit and needs "
+             "a 64-bit (x64) Python");
+  else if (machine == IMAGE_MACHINE_ARM64)
+    snprintf(why, len, "is an ARM64 DLL: sysgi.exe needs an x64 Python");
+  else
+    snprintf(why, len, "is a DLL for another machine type (0x%04x): sysgi.exe "
+             "needs an x64 Python", machine);
+  return -1;
+}
+
+static void reset_slots(void) {
+  for (size_t i = 0; i < sysgi_py_n_imports; i++)
+    *sysgi_py_imports[i].slot = NULL;
+}
+
+int sysgi_python_load(const wchar_t *home, char *err, size_t err_len,
+                      wchar_t *loaded, size_t loaded_len) {
+  wchar_t dll[MAX_PATH + 64], base[MAX_PATH];
+  char why[512];
+  const wchar_t *dir = home;
+
+  if (!home || !*home) {
+    snprintf(err, err_len, "cannot load Python: no python-home (pass "
+             "--python-home DIR or set PYTHONHOME)");
+    return -1;
+  }
+  if (!is_dir(home)) {
+    snprintf(err, err_len, "cannot load Python from python-home %ls: %s",
+             home, GetFileAttributesW(home) == INVALID_FILE_ATTRIBUTES
+                       ? "no such directory"
+                       : "not a directory");
+    return -1;
+  }
+  int f = find_dll(home, dll, MAX_PATH + 64, why, sizeof why);
+  if (f == 0 && venv_base(home, base, MAX_PATH)) {
+    dir = base;
+    f = find_dll(base, dll, MAX_PATH + 64, why, sizeof why);
+  }
+  if (f < 0) {
+    snprintf(err, err_len, "cannot load Python from python-home %ls: %s",
+             home, why);
+    return -1;
+  }
+  if (f == 0) {
+    snprintf(err, err_len, "cannot load Python from python-home %ls: neither "
+             "python3.dll nor python3XY.dll found in %ls%s",
+             home, dir, dir == home ? "" : " (its pyvenv.cfg home)");
+    return -1;
+  }
+  if (check_pe(dll, why, sizeof why) != 0) {
+    snprintf(err, err_len, "cannot load Python %ls: the file %s", dll, why);
+    return -1;
+  }
+
+  /* Dependencies (python3XY.dll, vcruntime140.dll) come from the home and
+   * the system, never from the PATH or the current directory. */
+  SetDefaultDllDirectories(LOAD_LIBRARY_SEARCH_DEFAULT_DIRS);
+  AddDllDirectory(dir);
+  HMODULE mod = LoadLibraryExW(dll, NULL, LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR |
+                                              LOAD_LIBRARY_SEARCH_DEFAULT_DIRS);
+  if (!mod) {
+    DWORD code = GetLastError();
+    win_message(code, why, sizeof why);
+    snprintf(err, err_len, "cannot load Python %ls: LoadLibrary failed (%s)%s",
+             dll, why, code == ERROR_BAD_EXE_FORMAT
+                           ? "; a 64-bit Python is needed" : "");
+    return -1;
+  }
+
+  size_t missing = 0;
+  char names[300] = "";
+  for (size_t i = 0; i < sysgi_py_n_imports; i++) {
+    FARPROC p = GetProcAddress(mod, sysgi_py_imports[i].name);
+    *sysgi_py_imports[i].slot = (void *)p;
+    if (!p) {
+      size_t used = strlen(names);
+      if (missing++ < 6)
+        snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "",
+                 sysgi_py_imports[i].name);
+    }
+  }
+  if (missing) {
+    reset_slots();
+    FreeLibrary(mod);
+    snprintf(err, err_len, "cannot load Python %ls: it lacks %zu of the %zu "
+             "functions sysgi needs (%s%s); Python 3.8 or later is required",
+             dll, missing, sysgi_py_n_imports, names, missing > 6 ? ", ..." : "");
+    return -1;
+  }
+  if (loaded && loaded_len) {
+    wcsncpy(loaded, dll, loaded_len - 1);
+    loaded[loaded_len - 1] = L'\0';
+  }
+  return 0;
+}
