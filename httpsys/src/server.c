@@ -96,8 +96,23 @@ static void recv_post(hs_recv *r) {
 static void recv_done(hs_op *op, DWORD err, DWORD bytes) {
   hs_recv *r = op->ctx;
   sysgi_httpsys *srv = r->srv;
-  if (srv->stopping)
+  if (srv->stopping && err != NO_ERROR && err != ERROR_MORE_DATA)
+    return; /* our receive, cancelled by stop */
+  if (srv->stopping) {
+    /* A request that arrived as we stop: answer it (503), never drop it.
+     * The send needs only the request id, even of a partial read. */
+    hs_conn *c = calloc(1, sizeof *c);
+    if (c && hs_response_init(c) == 0) {
+      c->srv = srv;
+      c->id = r->buf->RequestId;
+      InterlockedIncrement(&srv->active);
+      hs_send_busy(c);
+    } else if (c) {
+      hs_response_free(c);
+      free(c);
+    }
     return;
+  }
   if (err == ERROR_MORE_DATA) {
     /* Headers bigger than the buffer: read the same request again into a
      * buffer of the size http.sys asks for. */
