@@ -46,7 +46,20 @@ static _Thread_local struct {
   size_t n, cap;
   tentry *e;
   tentry inl[8];
+  PyThreadState *cur;   /* entered by sysgi_interp_enter(), or NULL */
+  int cur_is_main;
 } tl;
+
+/* Main interpreter: PyEval_RestoreThread/SaveThread on the PyGILState
+ * thread state; sub-interpreters: PyEval_AcquireThread/ReleaseThread. */
+static void enter_ts(sysgi_interp *ip, PyThreadState *ts) {
+  tl.cur = ts;
+  tl.cur_is_main = ip->creator == NULL;
+  if (tl.cur_is_main)
+    PyEval_RestoreThread(ts);
+  else
+    PyEval_AcquireThread(ts);
+}
 
 static void tl_check(void) {
   if (tl.gen == sysgi_rt.generation)
@@ -207,7 +220,7 @@ int sysgi_interp_enter(const char *group, sysgi_interp **out,
   for (size_t i = 0; i < tl.n; i++) {
     if (strcmp(tl.e[i].ip->name, group) == 0) {
       *out = tl.e[i].ip;
-      PyEval_RestoreThread(tl.e[i].ts);
+      enter_ts(tl.e[i].ip, tl.e[i].ts);
       return 0;
     }
   }
@@ -247,11 +260,17 @@ int sysgi_interp_enter(const char *group, sysgi_interp **out,
     return SYSGI_E_NOMEM;
   }
   *out = ip;
-  PyEval_RestoreThread(ts);
+  enter_ts(ip, ts);
   return 0;
 }
 
-void sysgi_interp_leave(void) { PyEval_SaveThread(); }
+void sysgi_interp_leave(void) {
+  if (tl.cur_is_main)
+    PyEval_SaveThread();
+  else
+    PyEval_ReleaseThread(tl.cur);
+  tl.cur = NULL;
+}
 
 /* Called without the GIL; returns with the main interpreter's GIL held by
  * this thread, ready for Py_FinalizeEx(). */

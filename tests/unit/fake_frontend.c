@@ -1,11 +1,28 @@
 /* fake_frontend.c: see fake_frontend.h. */
 #define _GNU_SOURCE
+#define PY_SSIZE_T_CLEAN
+#include <Python.h> /* only to check that callbacks run without the GIL */
+
 #include "fake_frontend.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* The core promises every callback runs with the GIL released. In 3.11 the
+ * "current thread state" is process-wide (whoever holds the GIL), so the
+ * check is: no thread state of THIS thread is current. */
+static int this_thread_holds_gil(void) {
+  PyThreadState *t = _PyThreadState_UncheckedGet();
+  return t && t->thread_id == PyThread_get_thread_ident();
+}
+
+#define NO_GIL(c)                                                            \
+  do {                                                                       \
+    if (this_thread_holds_gil())                                             \
+      (c)->gil_held++, (c)->gil_where = __func__;                            \
+  } while (0)
 
 static char *xdup(const char *s) {
   char *d = strdup(s ? s : "");
@@ -29,6 +46,7 @@ static void append(fake_conn *c, const void *p, size_t n) {
 static int send_head(void *conn, int status, const char *line,
                      const sysgi_header *h, size_t n, int64_t clen) {
   fake_conn *c = conn;
+  NO_GIL(c);
   c->head_calls++;
   c->status = status;
   snprintf(c->status_line, sizeof c->status_line, "%s", line);
@@ -72,6 +90,7 @@ static void complete_all(fake_conn *c) {
 static int send_body(void *conn, const void *data, size_t len,
                      sysgi_send_token *t) {
   fake_conn *c = conn;
+  NO_GIL(c);
   if (!c->head_calls)
     c->body_before_head++;
   c->body_calls++;
@@ -101,6 +120,7 @@ static int send_body(void *conn, const void *data, size_t len,
 static int send_file(void *conn, intptr_t fd, int64_t off, int64_t len,
                      sysgi_send_token *t) {
   fake_conn *c = conn;
+  NO_GIL(c);
   c->file_calls++;
   if (c->file_unsupported)
     return SYSGI_E_UNSUPPORTED;
@@ -131,6 +151,7 @@ static void *completer(void *arg) {
 
 static int wait_sends(void *conn) {
   fake_conn *c = conn;
+  NO_GIL(c);
   c->wait_calls++;
   if (c->async_thread) {
     pthread_t th;
@@ -144,6 +165,7 @@ static int wait_sends(void *conn) {
 
 static ptrdiff_t read_body(void *conn, void *buf, size_t len) {
   fake_conn *c = conn;
+  NO_GIL(c);
   c->reads++;
   if (c->eof_seen)
     c->reads_after_eof++;
@@ -162,10 +184,15 @@ static ptrdiff_t read_body(void *conn, void *buf, size_t len) {
   return (ptrdiff_t)n;
 }
 
-static void fe_abort(void *conn) { ((fake_conn *)conn)->aborted++; }
+static void fe_abort(void *conn) {
+  fake_conn *c = conn;
+  NO_GIL(c);
+  c->aborted++;
+}
 
 static void fe_log(void *conn, int level, const char *msg) {
   fake_conn *c = conn;
+  NO_GIL(c);
   pthread_mutex_lock(&c->mu);
   if (!c->quiet && getenv("SYSGI_TEST_VERBOSE"))
     fprintf(stderr, "  log[%d] %s\n", level, msg);
@@ -176,9 +203,14 @@ static void fe_log(void *conn, int level, const char *msg) {
   pthread_mutex_unlock(&c->mu);
 }
 
-static int ssl_is_https(void *conn) { return ((fake_conn *)conn)->ssl; }
+static int ssl_is_https(void *conn) {
+  fake_conn *c = conn;
+  NO_GIL(c);
+  return c->ssl;
+}
 
 static const char *ssl_var_lookup(void *conn, const char *name) {
+  NO_GIL((fake_conn *)conn);
   return strcmp(name, "SSL_CLIENT_S_DN_CN") == 0 ? "alice" : NULL;
 }
 

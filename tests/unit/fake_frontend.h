@@ -62,6 +62,8 @@ typedef struct fake_conn {
   int wait_calls;
   int completed;           /* async sends completed */
   int corrupted;           /* async buffers changed before completion */
+  int gil_held;            /* callbacks entered with the GIL held      */
+  const char *gil_where;
   char *logs[FAKE_MAX_LOGS];
   int log_level[FAKE_MAX_LOGS];
   int n_logs;

@@ -102,6 +102,7 @@ fake_conn *test_get(const char *name, const char *source) {
 }
 
 void test_done(fake_conn *c) {
+  ASSERT_EQ(c->gil_held, 0); /* every callback ran without the GIL */
   if (test_current == c)
     test_current = NULL;
   fake_free(c);

@@ -66,8 +66,14 @@ static void *work(void *arg) {
     fake_init(c, "GET", "/", w->app);
     c->req.application_group = w->group;
     c->quiet = 1;
-    if (fake_run(c) != 0 || c->status != 200 || c->n_logs != 0)
+    if (fake_run(c) != 0 || c->status != 200 || c->n_logs != 0 ||
+        c->gil_held != 0) {
       w->failures++;
+      fprintf(stderr, "request failed: status %d, %d log lines, gil_held %d in %s\n",
+              c->status, c->n_logs, c->gil_held, c->gil_where);
+      for (int k = 0; k < c->n_logs; k++)
+        fprintf(stderr, "  log: %s\n", c->logs[k]);
+    }
     snprintf(i == 0 ? w->first : w->last, 256, "%s", c->out ? c->out : "");
     fake_free(c);
     free(c);

@@ -84,3 +84,21 @@ TEST_IMPL(runtime_venv_home) {
   test_done(c);
   return 0;
 }
+
+/* The fake front end's "no GIL in callbacks" check (applied to every
+ * request of this suite) can fail: call a callback holding the GIL. */
+TEST_IMPL(fake_detects_gil) {
+  test_runtime();
+  fake_conn *c = test_conn("unused", "x = 1\n", "GET", "/");
+  fake_run_prepare(c);
+  c->quiet = 1;
+  c->fe.log(c, SYSGI_LOG_INFO, "without the GIL");
+  ASSERT_EQ(c->gil_held, 0);
+  PyGILState_STATE g = PyGILState_Ensure();
+  c->fe.log(c, SYSGI_LOG_INFO, "with the GIL");
+  PyGILState_Release(g);
+  ASSERT_EQ(c->gil_held, 1);
+  c->gil_held = 0;
+  test_done(c);
+  return 0;
+}
