@@ -9,11 +9,18 @@
 # dependency on a Python version, and data symbols (PyExc_TypeError,
 # _Py_NoneStruct) work exactly like functions.
 #
-# cmake -DNM=<nm> -DLIB=<libsysgi_core.a> -DOUT=<file.c> -P gen_python_imports.cmake
-execute_process(COMMAND ${NM} -u ${LIB} OUTPUT_VARIABLE syms
-                RESULT_VARIABLE rc ERROR_VARIABLE err)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "${NM} -u ${LIB} failed: ${err}")
+# cmake [-DNM=<nm>] -DLIB=<libsysgi_core.a> -DOUT=<file.c> -P gen_python_imports.cmake
+if(NM)
+  execute_process(COMMAND ${NM} -u ${LIB} OUTPUT_VARIABLE syms
+                  RESULT_VARIABLE rc ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${NM} -u ${LIB} failed: ${err}")
+  endif()
+else()
+  # No nm (MSVC): the names are plain strings in the archive's symbol and
+  # string tables, and the core never defines an __imp_Py* symbol itself,
+  # so every occurrence is an import.
+  file(STRINGS ${LIB} syms REGEX "__imp__?Py")
 endif()
 string(REGEX MATCHALL "__imp__?Py[A-Za-z0-9_]*" imps "${syms}")
 list(REMOVE_DUPLICATES imps)

@@ -232,8 +232,9 @@ int sysgi_python_load(const wchar_t *home, char *err, size_t err_len,
     reset_slots();
     FreeLibrary(mod);
     snprintf(err, err_len, "cannot load Python %ls: it lacks %zu of the %zu "
-             "functions sysgi needs (%s%s); Python 3.8 or later is required",
-             dll, missing, sysgi_py_n_imports, names, missing > 6 ? ", ..." : "");
+             "Python functions sysgi needs (%s%s): a CPython older than sysgi "
+             "supports, or not CPython", dll, missing, sysgi_py_n_imports,
+             names, missing > 6 ? ", ..." : "");
     return -1;
   }
   if (loaded && loaded_len) {

@@ -3,6 +3,7 @@ echo test core (echo_core.c) in place of the Python core."""
 import hashlib
 import json
 import os
+import signal
 import socket
 import threading
 import time
@@ -196,5 +197,19 @@ def test_clean_shutdown(wine, tmp_path):
         requests.get(base + "/__shutdown", timeout=TIMEOUT)
         p.wait_line("stopped", timeout=TIMEOUT)
         assert p.proc.wait(timeout=TIMEOUT) == 0
+    finally:
+        p.stop()
+
+
+def test_ctrl_c_stops_cleanly(wine, tmp_path):
+    # Wine turns SIGINT into CTRL_C_EVENT for console programs.
+    p, base = start_echo(wine, tmp_path)
+    try:
+        with requests.Session() as s:
+            assert s.get(base + "/x", timeout=TIMEOUT).status_code == 200
+            p.proc.send_signal(signal.SIGINT)
+            p.wait_line("stopped", timeout=TIMEOUT)
+        assert p.proc.wait(timeout=TIMEOUT) == 0
+        assert "stopped (" in p.stderr()
     finally:
         p.stop()

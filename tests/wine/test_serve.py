@@ -122,7 +122,7 @@ def test_dll_lacking_python_symbols(wine, tmp_path, app):
     d.mkdir()
     shutil.copy(FAKE_PY, d / "python3.dll")
     check_503(wine, tmp_path, app, winpath(d),
-              [winpath(d) + "\\python3.dll", "lacks", "Python 3.8 or later"])
+              [winpath(d) + "\\python3.dll", "lacks", "older than sysgi supports"])
 
 
 def test_versioned_dll_only_layout_is_found(wine, tmp_path, app):
@@ -172,3 +172,15 @@ def test_help_and_version(wine):
     assert r.returncode == 0 and b"sysgi serve APP.py" in r.stdout
     r = run_sysgi(wine, ["--version"])
     assert r.returncode == 0 and r.stdout.startswith(b"sysgi 0.")
+
+
+def test_ctrl_c_stops_serve(wine, tmp_path, app):
+    import signal
+    p, base = serve(wine, tmp_path, app, winpath(tmp_path / "nohome"))
+    try:
+        assert requests.get(base + "/", timeout=TIMEOUT).status_code == 503
+        p.proc.send_signal(signal.SIGINT)
+        p.wait_line("sysgi: stopped", timeout=TIMEOUT)
+        assert p.proc.wait(timeout=TIMEOUT) == 0
+    finally:
+        p.stop()
