@@ -13,6 +13,10 @@
 #include "test.h"
 
 TEST_IMPL(cve_2014_0242_poison) {
+  /* CTest sets PYTHONMALLOC=debug; a plain `sysgi_unit_tests` run sets it
+   * here, before this process starts Python. */
+  if (!sysgi_runtime_ready())
+    setenv("PYTHONMALLOC", "debug", 1);
   const char *env = getenv("PYTHONMALLOC");
   ASSERT(env && strcmp(env, "debug") == 0);
   test_runtime();
