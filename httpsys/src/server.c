@@ -380,8 +380,11 @@ void sysgi_httpsys_stop(sysgi_httpsys *srv) {
     CancelIoEx(srv->queue, NULL);
     wait_for(&srv->active, 5000);
   }
-  int drained = ops_empty(&srv->pool, 5000);
+  /* Cancelled receives report back through the I/O threads; a receive
+   * re-posted just as we began stopping is aborted by closing the queue. */
+  ops_empty(&srv->pool, 2000);
   release(srv);
+  int drained = ops_empty(&srv->pool, 5000);
   unsigned stuck = hs_pool_stop(&srv->pool, 5000);
   if (stuck || !drained || srv->active) {
     /* Something still runs (an app that never returns): leak the server

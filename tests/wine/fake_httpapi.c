@@ -1076,3 +1076,7 @@ int fake_http_pending_receives(void) {
   LeaveCriticalSection(&F.lock);
   return n;
 }
+
+void *fake_http_queue_handle(void) { return F.queue; }
+
+unsigned long long fake_http_request_id(int idx) { return F.reqs[idx]->id; }

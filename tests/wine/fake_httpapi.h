@@ -43,6 +43,9 @@ const fake_response *fake_http_wait(int idx, unsigned timeout_ms);
 void fake_http_post_strays(int n);
 /* Violations so far (text appended to `buf`); resets the list. */
 int fake_http_take_violations(char *buf, size_t len);
+/* For the fake's self-test: the queue handle and a request's id. */
+void *fake_http_queue_handle(void);
+unsigned long long fake_http_request_id(int idx);
 /* Number of receives currently posted by the product. */
 int fake_http_pending_receives(void);
 

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <http.h>
+
 #include "fake_httpapi.h"
 #include "sysgi_httpsys.h"
 
@@ -326,6 +328,40 @@ int main(void) {
                "request %d body differs", i);
     }
     finish("concurrent_streams");
+  }
+  /* The fake itself must refuse what http.sys refuses (self-test). */
+  {
+    fake_req_spec s;
+    char v[8192];
+    HTTP_DATA_CHUNK ch;
+    OVERLAPPED ov;
+    static char data[4] = "data";
+    memset(&s, 0, sizeof s);
+    s.method = "GET";
+    s.raw_url = "/hello";
+    int idx = fake_http_inject(&s);
+    check_resp(fake_http_wait(idx, WAIT_MS), 200);
+    memset(&ch, 0, sizeof ch);
+    memset(&ov, 0, sizeof ov);
+    ch.DataChunkType = HttpDataChunkFromMemory;
+    ch.FromMemory.pBuffer = data;
+    ch.FromMemory.BufferLength = sizeof data;
+    ULONG rc = HttpSendResponseEntityBody(fake_http_queue_handle(),
+                                          fake_http_request_id(idx), 0, 1,
+                                          &ch, NULL, NULL, 0, &ov, NULL);
+    int nv = fake_http_take_violations(v, sizeof v);
+    EXPECT(rc != ERROR_IO_PENDING && nv == 1 && strstr(v, "after the final"),
+           "send after final not refused: rc %lu, %d violations: %s", rc, nv,
+           v);
+    idx = fake_http_inject(&s);
+    check_resp(fake_http_wait(idx, WAIT_MS), 200);
+    rc = HttpSendResponseEntityBody(
+        fake_http_queue_handle(), fake_http_request_id(idx),
+        HTTP_SEND_RESPONSE_FLAG_MORE_DATA | HTTP_SEND_RESPONSE_FLAG_DISCONNECT,
+        1, &ch, NULL, NULL, 0, &ov, NULL);
+    nv = fake_http_take_violations(v, sizeof v);
+    EXPECT(rc != ERROR_IO_PENDING && nv == 1, "bad flags not refused");
+    finish("fake_refuses_what_http_sys_refuses");
   }
   sysgi_httpsys_stop(srv);
   finish("stop_after_traffic");
