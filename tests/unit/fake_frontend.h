@@ -14,7 +14,7 @@
 
 #include "sysgi.h"
 
-#define FAKE_MAX_HEADERS 64
+#define FAKE_MAX_HEADERS 128
 #define FAKE_MAX_LOGS 512
 #define FAKE_MAX_PENDING 4096
 #define FAKE_MAX_VARS 64

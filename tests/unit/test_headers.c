@@ -183,3 +183,23 @@ TEST_IMPL(www_authenticate_split) {
   test_done(c);
   return 0;
 }
+
+/* Many long headers: past the inline arena into malloc'ed blocks (and the
+ * header array grows when WWW-Authenticate splits add entries). */
+TEST_IMPL(start_response_many_headers) {
+  fake_conn *c = test_get("manyh",
+      "def application(environ, start_response):\n"
+      "    h = [('X-H%d' % i, ('v%d-' % i) * 40) for i in range(60)]\n"
+      "    h += [('WWW-Authenticate', 'A realm=\"1\", B, C, D, E, F')] * 3\n"
+      "    start_response('200 OK', h)\n"
+      "    return [b'ok']\n");
+  ASSERT_EQ(c->status, 200);
+  ASSERT_EQ(c->n_headers, 60 + 18);
+  ASSERT_EQ(strlen(c->hvalue[59]), 40 * 4);
+  ASSERT(strncmp(c->hvalue[59], "v59-v59-", 8) == 0);
+  ASSERT_EQ(fake_header_count(c, "WWW-Authenticate"), 18);
+  ASSERT_STR_EQ(c->hvalue[60], "A realm=\"1\"");
+  ASSERT_STR_EQ(c->hvalue[77], "F");
+  test_done(c);
+  return 0;
+}
