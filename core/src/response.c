@@ -439,7 +439,7 @@ static void rq_init(sysgi_req *rq, const sysgi_request *r, sysgi_interp *ip) {
   rq->r = r;
   rq->ip = ip;
   const char *m = NULL;
-  for (size_t i = 0; i < r->n_vars; i++)
+  for (size_t i = 0; i < r->n_vars && !m; i++)
     if (r->vars[i].name && strcmp(r->vars[i].name, "REQUEST_METHOD") == 0)
       m = r->vars[i].value;
   rq->is_head = m && strcmp(m, "HEAD") == 0;
