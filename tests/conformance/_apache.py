@@ -1,39 +1,29 @@
-"""A private Apache for the conformance tests.
+"""The conformance tests' view of a private Apache.
 
-Minimal stand-in until tests/apache/apache_fixture.py exists: one httpd per
-test, its own ServerRoot-less config in a temporary directory, its own port
-on 127.0.0.1, mpm_worker, loading either mod_sysgi or the real mod_wsgi
-(the reference the tests are validated against), plus the test's extra
-configuration lines. Apache runs in the foreground as our child so a test
-can find its processes, signal it and read its error log.
+The Apache itself is tests/apache/apache_fixture.py (shared with the Apache
+tests: own config, own port on 127.0.0.1, mpm_worker, mod_sysgi or the real
+mod_wsgi). This adapter adds what the conformance items need on top: a TLS
+virtual host with a self-signed certificate the test creates, waiting for a
+request's access-log line, the error log as text / since an offset, and the
+pids of every httpd process.
 """
 import os
-import signal
-import socket
 import subprocess
+import sys
 import time
-import urllib.request
 
-APACHE = "/usr/sbin/apache2"
-MODDIR = "/usr/lib/apache2/modules"
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "apache"))
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+import apache_fixture  # noqa: E402
+from apache_fixture import APACHE, MOD_WSGI, free_port  # noqa: E402,F401
 
 
 def make_public_dir(path):
-    """Apache's children run as www-data: test files must be reachable."""
-    os.makedirs(path, exist_ok=True)
+    """A directory Apache's children (www-data) can read and write in."""
+    apache_fixture.make_public(path)
     os.chmod(path, 0o777)
-    p = os.path.dirname(os.path.abspath(path))
-    while p not in ("/", ""):
-        st = os.stat(p)
-        if not st.st_mode & 0o001:
-            os.chmod(p, st.st_mode | 0o711)
-        p = os.path.dirname(p)
     return path
 
 
@@ -57,66 +47,31 @@ class Module:
     def __init__(self, kind, so_path):
         self.kind = kind              # "sysgi" or "wsgi"
         self.so_path = so_path
-        self.module_id = kind + "_module"
-        self.log_name = kind          # LogLevel <name>:debug
+        self.log_name = kind          # its tag in the error log: [sysgi:info]
 
 
 class Apache:
+    """One test's httpd. `conf` is extra configuration text; ${APACHE_DIR}
+    in it stands for the server's own directory. With tls=True a second
+    port serves TLS (mod_ssl) and inherits the main server's configuration."""
+
     def __init__(self, workdir, module, conf="", env=None, threads=25,
                  servers=1, tls=False, extra_modules=(), loglevel="info",
                  ssl_std_env_vars=False):
-        self.dir = make_public_dir(workdir)
+        self.dir = workdir
+        os.makedirs(workdir, exist_ok=True)
         self.module = module
-        self.port = free_port()
+        self.env = env or {}
+        self.threads, self.servers, self.loglevel = threads, servers, loglevel
+        self.modules = list(extra_modules)
         self.tls_port = free_port() if tls else None
-        self.error_log = os.path.join(self.dir, "error.log")
-        self.conf_path = os.path.join(self.dir, "httpd.conf")
-        self.access_log = os.path.join(self.dir, "access.log")
-        self.env = dict(os.environ)
-        for k in list(self.env):
-            if k.startswith("PYTHON"):
-                del self.env[k]   # the test decides what Python sees
-        self.env.update(env or {})
-        self.proc = None
-        mods = ["mpm_worker", "authz_core", "authn_core", "auth_basic",
-                "authz_user", "env", "alias"]
+        lines = conf.replace("${APACHE_DIR}", workdir).splitlines()
         if tls:
-            mods += ["socache_shmcb", "ssl"]
-        mods += list(extra_modules)
-        lines = ["LoadModule %s_module %s/mod_%s.so" % (m, MODDIR, m) for m in mods]
-        lines.append("LoadModule %s %s" % (module.module_id, module.so_path))
-        lines += [
-            "ServerName 127.0.0.1",
-            "Listen 127.0.0.1:%d" % self.port,
-            "User www-data",
-            "Group www-data",
-            "DefaultRuntimeDir %s" % self.dir,
-            "PidFile %s/httpd.pid" % self.dir,
-            "ErrorLog %s" % self.error_log,
-            "LogLevel %s %s:debug" % (loglevel, module.log_name),
-            # Written after the handler returned: a request's error-log
-            # lines are all in once its access-log line is.
-            'LogFormat "%r %>s" conformance',
-            "CustomLog %s conformance" % self.access_log,
-            "DocumentRoot %s" % self.dir,
-            "StartServers %d" % servers,
-            "ServerLimit %d" % servers,
-            "MinSpareThreads 1",
-            "MaxSpareThreads %d" % (threads * servers),
-            "ThreadsPerChild %d" % threads,
-            "ThreadLimit %d" % threads,
-            "MaxRequestWorkers %d" % (threads * servers),
-            "MaxConnectionsPerChild 0",
-            "KeepAlive On",
-            "MaxKeepAliveRequests 0",
-            "KeepAliveTimeout 30",
-            "Timeout 60",
-        ]
-        if tls:
-            crt, key = make_tls_cert(self.dir)
+            crt, key = make_tls_cert(workdir)
+            self.modules += ["socache_shmcb", "ssl"]
             lines += [
                 "Listen 127.0.0.1:%d" % self.tls_port,
-                "SSLSessionCache shmcb:%s/ssl_scache(512000)" % self.dir,
+                "SSLSessionCache shmcb:%s/ssl_scache(512000)" % workdir,
                 "<VirtualHost 127.0.0.1:%d>" % self.tls_port,
                 "  ServerName 127.0.0.1",
                 "  SSLEngine on",
@@ -125,56 +80,29 @@ class Apache:
             ]
             if ssl_std_env_vars:
                 lines.append("  SSLOptions +StdEnvVars")
-            # The main server's configuration (conf below) is inherited.
             lines.append("</VirtualHost>")
-        lines.append(conf.replace("${APACHE_DIR}", self.dir))
-        with open(self.conf_path, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        self.lines = lines
+        self.srv = None
 
     # -- lifecycle ---------------------------------------------------------
-    def start(self, wait_url=None, timeout=60):
-        """Starts httpd; waits until it answers (any HTTP status)."""
-        check = subprocess.run([APACHE, "-t", "-f", self.conf_path], env=self.env,
-                               capture_output=True, text=True)
-        if check.returncode != 0:
-            raise RuntimeError("httpd config rejected: %s%s" % (check.stdout, check.stderr))
-        self.proc = subprocess.Popen([APACHE, "-f", self.conf_path, "-DFOREGROUND"],
-                                     env=self.env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        if wait_url is False:
-            return self
-        deadline = time.monotonic() + timeout
-        url = self.url(wait_url or "/")
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError("httpd exited (%s): %s\n%s" % (
-                    self.proc.returncode, self.proc.stdout.read().decode(errors="replace"),
-                    self.log_text()))
-            try:
-                urllib.request.urlopen(url, timeout=10).read()
-                return self
-            except urllib.error.HTTPError:
-                return self
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("httpd did not answer on %s\n%s" % (url, self.log_text()))
-                time.sleep(0.1)
-
-    def stop(self, timeout=60):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-    def __enter__(self):
+    def start(self, wait_url=None, timeout=90):
+        """Starts httpd and waits until it answers wait_url (default "/",
+        any status); wait_url=False: do not wait."""
+        self.srv = apache_fixture.start_apache(
+            self.lines, None, module=self.module.kind, module_path=self.module.so_path,
+            threads=self.threads, servers=self.servers, workdir=self.dir,
+            wait_path=None if wait_url is False else (wait_url or "/"),
+            timeout=timeout, env=self.env, loglevel=self.loglevel,
+            modules=self.modules)
+        self.port = self.srv.port
+        self.proc = self.srv.proc
+        self.error_log = self.srv.error_log_path
+        self.access_log = self.srv.access_log_path
         return self
 
-    def __exit__(self, *exc):
-        self.stop()
+    def stop(self, timeout=60):
+        if self.srv is not None:
+            self.srv.stop(timeout)
 
     # -- helpers -------------------------------------------------------------
     def url(self, path, tls=False):
@@ -183,17 +111,10 @@ class Apache:
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
     def log_text(self):
-        try:
-            with open(self.error_log, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return self.srv.error_log()
 
     def log_size(self):
-        try:
-            return os.path.getsize(self.error_log)
-        except FileNotFoundError:
-            return 0
+        return self.srv.log_offset()
 
     def log_since(self, offset):
         with open(self.error_log, errors="replace") as f:
@@ -202,7 +123,8 @@ class Apache:
 
     def wait_logged(self, request_target, timeout=60):
         """Waits until the access log shows the request (method and target,
-        e.g. "GET /x?1"), i.e. until its handler has returned."""
+        e.g. "GET /x?1"): Apache writes that line after the handler has
+        returned, so every error-log line of the request is in by then."""
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -216,10 +138,7 @@ class Apache:
             time.sleep(0.05)
 
     def child_pids(self):
-        """The worker children of the httpd parent."""
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)],
-                             capture_output=True, text=True).stdout
-        return [int(x) for x in out.split()]
+        return self.srv.child_pids()
 
     def all_pids(self):
         """Every process still in httpd's session (parent and children)."""

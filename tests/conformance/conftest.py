@@ -1,5 +1,5 @@
-"""Shared fixtures of the conformance tests (one test per item of the seed
-change log, /work/shared/seed/mod_wsgi-3.4-changes.txt).
+"""Fixtures of the conformance tests: one test per item of the seed change
+log (/work/shared/seed/mod_wsgi-3.4-changes.txt) that applies in-process.
 
     /usr/bin/python3 -m pytest -v tests/conformance --sysgi-build=build
 
@@ -9,17 +9,19 @@ validated: a test that passes there checks a behaviour mod_wsgi really has.
 """
 import os
 import sys
-import textwrap
 
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from _apache import Apache, Module, make_public_dir  # noqa: E402
+from conformance_support import MOD_WSGI, REPO, Module, Site  # noqa: E402
 
-MOD_WSGI = "/usr/lib/apache2/modules/mod_wsgi.so"
+# What Python does inside Apache is decided by each test's configuration,
+# never by the environment pytest happens to run in (CTest may set these).
+for _var in ("PYTHONDONTWRITEBYTECODE", "PYTHONMALLOC", "PYTHONHOME", "PYTHONPATH",
+             "PYTHONSTARTUP", "PYTHONPYCACHEPREFIX"):
+    os.environ.pop(_var, None)
 
 
 def pytest_addoption(parser):
@@ -50,63 +52,8 @@ def module(build_dir, reference):
     return Module("sysgi", so)
 
 
-class Site:
-    """A public directory for one test's scripts, and the Apache(s) using it."""
-
-    def __init__(self, root, module):
-        self.root = make_public_dir(root)
-        self.module = module
-        self.servers = []
-
-    def write(self, name, text):
-        path = os.path.join(self.root, name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(textwrap.dedent(text).lstrip())
-        os.chmod(path, 0o644)
-        return path
-
-    def subdir(self, name):
-        return make_public_dir(os.path.join(self.root, name))
-
-    def apache(self, conf="", start=True, wait_url=None, name=None, **kw):
-        name = name or "httpd%d" % len(self.servers)
-        a = Apache(os.path.join(self.root, name), self.module, textwrap.dedent(conf), **kw)
-        self.servers.append(a)
-        if start:
-            a.start(wait_url=wait_url)
-        return a
-
-    def close(self):
-        for a in self.servers:
-            a.stop()
-
-
 @pytest.fixture
-def site(tmp_path, module):
+def site(request, tmp_path, module):
     s = Site(str(tmp_path / "site"), module)
     yield s
     s.close()
-
-
-def reference_daemon_conf(reference, apache_dir_hint="${APACHE_DIR}"):
-    """Configuration lines that, in a --reference-mod-wsgi run only, move the
-    application into a mod_wsgi daemon process: mod_wsgi 4 kept some 3.4
-    items only there (mod_wsgi.queue_start, splitting a combined
-    WWW-Authenticate), and the embedded-mode requirement of sysgi is
-    validated against that behaviour."""
-    if not reference:
-        return ""
-    return ("WSGIDaemonProcess conformance threads=4\n"
-            "WSGISocketPrefix %s/wsgi\n"
-            "WSGIProcessGroup conformance\n" % apache_dir_hint)
-
-
-CRASH_MARKERS = ("Segmentation fault", "exit signal", "Aborted", "core dumped",
-                 "Fatal Python error")
-
-
-def assert_no_crash(apache):
-    text = apache.log_text()
-    bad = [ln for ln in text.splitlines() if any(m in ln for m in CRASH_MARKERS)]
-    assert not bad, "the error log shows a crash:\n" + "\n".join(bad)

@@ -1,7 +1,7 @@
 """Security issues fixed in mod_wsgi 3.4."""
 import requests
 
-from conftest import assert_no_crash
+from conformance_support import assert_no_crash
 import content_type_repro
 
 REQUESTS = 10000

@@ -9,14 +9,8 @@ import time
 import pytest
 import requests
 
-from conftest import assert_no_crash
+from conformance_support import assert_no_crash, module_lines
 import content_type_repro
-
-
-def module_lines(apache, text):
-    """The error-log lines written by the WSGI module itself."""
-    tag = "[%s:" % apache.module.log_name
-    return [ln for ln in text.splitlines() if tag in ln]
 
 
 # ---- 1 ------------------------------------------------------------------

@@ -7,7 +7,7 @@ import time
 
 import requests
 
-from conftest import assert_no_crash
+from conformance_support import assert_no_crash
 
 ENV_APP = """
 import json

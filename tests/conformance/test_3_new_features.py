@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from _apache import APACHE
-from conftest import assert_no_crash, reference_daemon_conf
+from conformance_support import assert_no_crash, reference_daemon_conf
 
 HELLO_APP = """
 def application(environ, start_response):

@@ -9,7 +9,7 @@ import tomllib
 
 import pytest
 
-from conftest import MOD_WSGI, REPO
+from conformance_support import MOD_WSGI, REPO
 
 STABLE_ABI_TOML = os.path.join(REPO, ".deps", "python-src", "Misc", "stable_abi.toml")
 LIMIT = (3, 8)
