@@ -36,7 +36,11 @@ static void emit(errors *e, size_t n) {
   lines[n] = '\0';
   memmove(e->buf, e->buf + n, e->len - n);
   e->len -= n;
-  const sysgi_request *r = e->rq ? e->rq->r : NULL;
+  /* Lines written by another thread (an app's background thread) go to
+   * the runtime log: the front end may only be called on the request's
+   * thread, and the request may end while this thread logs. */
+  const sysgi_request *r =
+      e->rq && e->rq->owner == PyThread_get_thread_ident() ? e->rq->r : NULL;
   PyThreadState *save = PyEval_SaveThread();
   char *p = lines;
   while (p < lines + n) {

@@ -109,6 +109,7 @@ static int run_hook(const sysgi_request *r, const char *fn_name,
   }
   rq->r = r;
   rq->ip = ip;
+  rq->owner = PyThread_get_thread_ident();
   rq->content_length = -1;
   PyObject *fn = sysgi_script_get(ip, rq, r->script_filename,
                                   r->script_mtime_us, fn_name);

@@ -36,6 +36,8 @@ static Py_ssize_t fill(input *in, size_t want) {
     in->eof = 1;
     return 0;
   }
+  if (sysgi_foreign_thread(in->rq, "wsgi.input"))
+    return -1;
   if (in->busy) {
     PyErr_SetString(PyExc_RuntimeError,
                     "wsgi.input read concurrently from two threads");

@@ -435,9 +435,18 @@ static int run(sysgi_req *rq) {
   return 0;
 }
 
+int sysgi_foreign_thread(sysgi_req *rq, const char *what) {
+  if (PyThread_get_thread_ident() == rq->owner)
+    return 0;
+  PyErr_Format(PyExc_RuntimeError, "%s used from another thread than the "
+               "one running the request: not supported", what);
+  return 1;
+}
+
 static void rq_init(sysgi_req *rq, const sysgi_request *r, sysgi_interp *ip) {
   rq->r = r;
   rq->ip = ip;
+  rq->owner = PyThread_get_thread_ident();
   const char *m = NULL;
   for (size_t i = 0; i < r->n_vars && !m; i++)
     if (r->vars[i].name && strcmp(r->vars[i].name, "REQUEST_METHOD") == 0)

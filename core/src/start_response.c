@@ -84,6 +84,8 @@ static PyObject *responder_write(PyObject *self, PyObject *data) {
     }
     return NULL;
   }
+  if (sysgi_foreign_thread(rq, "write()"))
+    return NULL;
   if (!rq->started) {
     PyErr_SetString(PyExc_RuntimeError,
                     "write() called before start_response()");

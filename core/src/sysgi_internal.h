@@ -120,6 +120,10 @@ typedef struct sysgi_req {
   const sysgi_request *r;
   sysgi_interp *ip;
   int is_head;
+  /* The thread running sysgi_handle(): front-end callbacks may only be
+   * invoked on it (sysgi.h), so Python objects used from other threads
+   * (an app's background thread) must not reach the front end. */
+  unsigned long owner;
 
   /* start_response() state */
   int started;               /* start_response() succeeded              */
@@ -227,6 +231,10 @@ int sysgi_headers_copy(sysgi_req *rq, PyObject *status, PyObject *headers);
 /* Number of challenges in a WWW-Authenticate value, and their bounds. */
 size_t sysgi_split_www_authenticate(const char *v, size_t len,
                                     size_t (*spans)[2], size_t max);
+
+/* Nonzero (and a RuntimeError set) when the calling thread is not the
+ * request's own thread. */
+int sysgi_foreign_thread(sysgi_req *rq, const char *what);
 
 /* ---- response (response.c) ----------------------------------------------- */
 int sysgi_send_head(sysgi_req *rq);

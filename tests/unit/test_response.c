@@ -358,3 +358,38 @@ TEST_IMPL(response_write) {
   test_done(c);
   return 0;
 }
+
+/* Another thread of the app must not reach the front end (callbacks run
+ * only on the request's thread): wsgi.input and write() raise there, and
+ * wsgi.errors lines go to the runtime log instead of the request's. */
+TEST_IMPL(foreign_thread) {
+  fake_conn *c = test_conn("foreign",
+      "import threading\n"
+      "def application(environ, start_response):\n"
+      "    write = start_response('200 OK', [])\n"
+      "    out = []\n"
+      "    def other():\n"
+      "        environ['wsgi.errors'].write('from the other thread\\n')\n"
+      "        for f in (environ['wsgi.input'].read, lambda: write(b'x')):\n"
+      "            try:\n"
+      "                f()\n"
+      "                out.append('no error')\n"
+      "            except RuntimeError as e:\n"
+      "                out.append(str(e))\n"
+      "    t = threading.Thread(target=other)\n"
+      "    t.start(); t.join()\n"
+      "    environ['wsgi.errors'].write('from the request thread\\n')\n"
+      "    return ['\\n'.join(out).encode(), b'\\n', environ['wsgi.input'].read()]\n",
+      "POST", "/");
+  c->body = "body";
+  c->body_len = 4;
+  ASSERT_EQ(fake_run(c), 0);
+  ASSERT_STR_EQ(c->out,
+      "wsgi.input used from another thread than the one running the request: not supported\n"
+      "write() used from another thread than the one running the request: not supported\n"
+      "body");
+  ASSERT_LOG(c, "from the request thread");
+  ASSERT_NO_LOG(c, "from the other thread");
+  test_done(c);
+  return 0;
+}
