@@ -123,7 +123,9 @@ int sysgi_interp_init_main(void) {
     PyErr_NoMemory();
     return -1;
   }
-  main_ip->interp = PyInterpreterState_Get();
+  /* main_ip->interp stays NULL: the main interpreter is entered through
+   * PyGILState thread states, and only sub-interpreters need the
+   * PyInterpreterState (PyInterpreterState_Get: Python >= 3.9). */
   return sysgi_interp_setup(main_ip);
 }
 
