@@ -46,14 +46,18 @@ static void win_message(DWORD code, char *out, size_t len) {
     LocalFree(msg);
 }
 
-/* Finds the DLL in `dir`: python3.dll, else the single python3XY.dll.
- * Returns 1 found, 0 none, -1 several (names in `err`). */
-static int find_dll(const wchar_t *dir, wchar_t *out, size_t out_len,
-                    char *err, size_t err_len) {
-  _snwprintf(out, out_len, L"%ls\\python3.dll", dir);
-  out[out_len - 1] = L'\0';
-  if (is_file(out))
-    return 1;
+/* Looks in `dir` for python3.dll and for the versioned python3XY.dll.
+ * `py3` gets dir\python3.dll or "", `versioned` the single python3XY.dll
+ * or "". Returns the number of versioned DLLs (-1 and a message in `err`
+ * when there are several: which one python3.dll forwards to is
+ * ambiguous). */
+static int scan_dir(const wchar_t *dir, wchar_t *py3, wchar_t *versioned,
+                    size_t len, char *err, size_t err_len) {
+  _snwprintf(py3, len, L"%ls\\python3.dll", dir);
+  py3[len - 1] = L'\0';
+  if (!is_file(py3))
+    py3[0] = L'\0';
+  versioned[0] = L'\0';
   wchar_t pattern[MAX_PATH + 32];
   _snwprintf(pattern, MAX_PATH + 32, L"%ls\\python3*.dll", dir);
   pattern[MAX_PATH + 31] = L'\0';
@@ -71,16 +75,18 @@ static int find_dll(const wchar_t *dir, wchar_t *out, size_t out_len,
       digits++;
     if (digits == 0 || _wcsicmp(n + digits, L".dll") != 0)
       continue;
-    if (found++ == 0)
-      _snwprintf(out, out_len, L"%ls\\%ls", dir, fd.cFileName);
+    if (found++ == 0) {
+      _snwprintf(versioned, len, L"%ls\\%ls", dir, fd.cFileName);
+      versioned[len - 1] = L'\0';
+    }
     size_t used = strlen(names);
     snprintf(names + used, sizeof names - used, "%s%ls", used ? ", " : "",
              fd.cFileName);
   } while (FindNextFileW(h, &fd));
   FindClose(h);
   if (found > 1) {
-    snprintf(err, err_len, "several Python DLLs (%s) in %ls: keep one or add "
-             "python3.dll", names, dir);
+    snprintf(err, err_len, "several Python DLLs (%s) in %ls: keep one",
+             names, dir);
     return -1;
   }
   return found;
@@ -180,39 +186,58 @@ int sysgi_python_load(const wchar_t *home, char *err, size_t err_len,
                        : "not a directory");
     return -1;
   }
-  int f = find_dll(home, dll, MAX_PATH + 64, why, sizeof why);
-  if (f == 0 && venv_base(home, base, MAX_PATH)) {
+  wchar_t py3[MAX_PATH + 64], versioned[MAX_PATH + 64];
+  int f = scan_dir(home, py3, versioned, MAX_PATH + 64, why, sizeof why);
+  if (f == 0 && !py3[0] && venv_base(home, base, MAX_PATH)) {
     dir = base;
-    f = find_dll(base, dll, MAX_PATH + 64, why, sizeof why);
+    f = scan_dir(base, py3, versioned, MAX_PATH + 64, why, sizeof why);
   }
   if (f < 0) {
     snprintf(err, err_len, "cannot load Python from python-home %ls: %s",
              home, why);
     return -1;
   }
-  if (f == 0) {
+  if (!py3[0] && !versioned[0]) {
     snprintf(err, err_len, "cannot load Python from python-home %ls: neither "
              "python3.dll nor python3XY.dll found in %ls%s",
              home, dir, dir == home ? "" : " (its pyvenv.cfg home)");
     return -1;
   }
-  if (check_pe(dll, why, sizeof why) != 0) {
-    snprintf(err, err_len, "cannot load Python %ls: the file %s", dll, why);
+  /* python3.dll when present (python.org layout), else python3XY.dll. */
+  wcscpy(dll, py3[0] ? py3 : versioned);
+  const wchar_t *bad = NULL;
+  if (check_pe(dll, why, sizeof why) != 0)
+    bad = dll;
+  else if (py3[0] && versioned[0] && check_pe(versioned, why, sizeof why) != 0)
+    bad = versioned;
+  if (bad) {
+    snprintf(err, err_len, "cannot load Python %ls: the file %s", bad, why);
     return -1;
   }
 
-  /* Dependencies (python3XY.dll, vcruntime140.dll) come from the home and
-   * the system, never from the PATH or the current directory. */
+  /* Dependencies (vcruntime140.dll, ...) come from the home and the
+   * system, never from the PATH or the current directory. The versioned
+   * DLL is loaded first, by full path, so python3.dll's forwarders bind to
+   * the one in this home rather than to whatever python3XY.dll the search
+   * order finds first. */
   SetDefaultDllDirectories(LOAD_LIBRARY_SEARCH_DEFAULT_DIRS);
   AddDllDirectory(dir);
-  HMODULE mod = LoadLibraryExW(dll, NULL, LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR |
-                                              LOAD_LIBRARY_SEARCH_DEFAULT_DIRS);
-  if (!mod) {
+  const DWORD flags =
+      LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR | LOAD_LIBRARY_SEARCH_DEFAULT_DIRS;
+  HMODULE pinned = NULL, mod = NULL;
+  const wchar_t *failed = NULL;
+  if (py3[0] && versioned[0] && !(pinned = LoadLibraryExW(versioned, NULL, flags)))
+    failed = versioned;
+  if (!failed && !(mod = LoadLibraryExW(dll, NULL, flags)))
+    failed = dll;
+  if (failed) {
     DWORD code = GetLastError();
     win_message(code, why, sizeof why);
+    if (pinned)
+      FreeLibrary(pinned);
     snprintf(err, err_len, "cannot load Python %ls: LoadLibrary failed (%s)%s",
-             dll, why, code == ERROR_BAD_EXE_FORMAT
-                           ? "; a 64-bit Python is needed" : "");
+             failed, why, code == ERROR_BAD_EXE_FORMAT
+                              ? "; a 64-bit Python is needed" : "");
     return -1;
   }
 
@@ -231,10 +256,15 @@ int sysgi_python_load(const wchar_t *home, char *err, size_t err_len,
   if (missing) {
     reset_slots();
     FreeLibrary(mod);
+    if (pinned)
+      FreeLibrary(pinned);
     snprintf(err, err_len, "cannot load Python %ls: it lacks %zu of the %zu "
-             "Python functions sysgi needs (%s%s): a CPython older than sysgi "
-             "supports, or not CPython", dll, missing, sysgi_py_n_imports,
-             names, missing > 6 ? ", ..." : "");
+             "Python functions sysgi needs (%s%s): %s", dll, missing,
+             sysgi_py_n_imports, names, missing > 6 ? ", ..." : "",
+             py3[0] && !versioned[0]
+                 ? "python3.dll forwards them to a python3XY.dll, and there "
+                   "is no python3XY.dll next to it"
+                 : "a CPython older than sysgi supports, or not CPython");
     return -1;
   }
   if (loaded && loaded_len) {

@@ -1,0 +1,78 @@
+"""service/python_loader.c with stand-in Python DLLs under Wine: both
+python-home layouts (python.org: python3.dll forwarding to python3XY.dll;
+python3XY.dll alone), functions and data symbols through the __imp_ table,
+and DLLs found in the home only (not next to the exe, not on the PATH)."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+LOADER = os.environ.get("SYSGI_LOADER_TEST", "")
+REAL = os.environ.get("SYSGI_FAKEPY_REAL", "")
+FWD = os.environ.get("SYSGI_FAKEPY_FWD", "")
+
+
+def winpath(p):
+    return "Z:" + str(p).replace("/", "\\")
+
+
+def run(wine, tmp_path, home):
+    # The exe runs from its own directory with no Python DLL next to it.
+    exe_dir = tmp_path / "bin"
+    exe_dir.mkdir()
+    exe = exe_dir / "loader_test.exe"
+    shutil.copy(LOADER, exe)
+    r = subprocess.run(["wine", str(exe), winpath(home)], env=wine,
+                       capture_output=True, timeout=120, cwd=str(tmp_path))
+    return r.returncode, r.stdout.decode("utf-8", "replace").replace("\r", "")
+
+
+def test_python_org_layout_forwarders(wine, tmp_path):
+    home = tmp_path / "Python399"
+    home.mkdir()
+    shutil.copy(FWD, home / "python3.dll")
+    shutil.copy(REAL, home / "python399.dll")
+    rc, out = run(wine, tmp_path, home)
+    assert rc == 0, out
+    assert "loaded " + winpath(home) + "\\python3.dll" in out
+    for what in ("ok function 3.99.0", "ok data pointer type-error",
+                 "ok data object none-object"):
+        assert what in out, out
+
+
+def test_versioned_dll_only(wine, tmp_path):
+    home = tmp_path / "embed"
+    home.mkdir()
+    shutil.copy(REAL, home / "python399.dll")
+    rc, out = run(wine, tmp_path, home)
+    assert rc == 0, out
+    assert "loaded " + winpath(home) + "\\python399.dll" in out
+    assert "ok data object none-object" in out
+
+
+def test_forwarder_without_its_target_is_one_clear_error(wine, tmp_path):
+    home = tmp_path / "broken"
+    home.mkdir()
+    shutil.copy(FWD, home / "python3.dll")  # python399.dll missing
+    rc, out = run(wine, tmp_path, home)
+    assert rc == 1, out
+    line = [l for l in out.splitlines() if l.startswith("error ")]
+    assert len(line) == 1, out
+    assert winpath(home) + "\\python3.dll" in line[0]
+    assert "lacks 3 of the 3" in line[0], line[0]
+    assert "no python3XY.dll next to it" in line[0], line[0]
+
+
+def test_venv_home_uses_pyvenv_cfg_base(wine, tmp_path):
+    base = tmp_path / "base"
+    base.mkdir()
+    shutil.copy(FWD, base / "python3.dll")
+    shutil.copy(REAL, base / "python399.dll")
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    (venv / "pyvenv.cfg").write_text("home = %s\ninclude-system-site-packages"
+                                     " = false\n" % winpath(base))
+    rc, out = run(wine, tmp_path, venv)
+    assert rc == 0, out
+    assert "loaded " + winpath(base) + "\\python3.dll" in out
