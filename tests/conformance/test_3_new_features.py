@@ -210,15 +210,14 @@ import importlib
 import os
 import sys
 
-LIB = os.path.join(os.path.dirname(__file__), "LIBDIR")
-
 def application(environ, start_response):
-    sys.path.insert(0, LIB)
+    lib = os.path.join(os.path.dirname(__file__), environ["QUERY_STRING"])
+    sys.path.insert(0, lib)
     try:
         importlib.import_module("helpermod")
         importlib.import_module("helperpkg.sub")
     finally:
-        sys.path.remove(LIB)
+        sys.path.remove(lib)
     body = ("dont_write_bytecode=%s" % sys.dont_write_bytecode).encode()
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [body]
@@ -234,30 +233,38 @@ def _bytecode_files(root):
 
 
 def test_new_feature_7_dont_write_bytecode(site):
-    """WSGIDontWriteBytecode On: imports leave no __pycache__/.pyc behind.
-    Control: without it, the same imports do write bytecode (so the check
-    can fail)."""
+    """WSGIDontWriteBytecode On: imports leave no __pycache__/.pyc behind,
+    in a sub-interpreter (the default application group) and in the main
+    interpreter (%{GLOBAL}). Control: without it, the same imports do write
+    bytecode (so the check can fail)."""
+    app = site.write("app.py", BYTECODE_APP)
     results = {}
     for mode, directive in (("on", "WSGIDontWriteBytecode On"), ("default", "")):
-        lib = site.subdir("lib-" + mode)
-        site.write("lib-%s/helpermod.py" % mode, "VALUE = 1\n")
-        site.subdir("lib-%s/helperpkg" % mode)
-        site.write("lib-%s/helperpkg/__init__.py" % mode, "")
-        site.write("lib-%s/helperpkg/sub.py" % mode, "VALUE = 2\n")
-        app = site.write("app-%s.py" % mode, BYTECODE_APP.replace("LIBDIR", "lib-" + mode))
         a = site.apache(f"""
             {directive}
-            WSGIScriptAlias /imp {app}
+            WSGIScriptAlias /sub {app}
+            WSGIScriptAlias /global {app}
+            <Location /global>
+              WSGIApplicationGroup %{{GLOBAL}}
+            </Location>
             """, name="httpd-" + mode)
-        r = requests.get(a.url("/imp"), timeout=60)
-        assert r.status_code == 200, r.text
-        results[mode] = (r.text, _bytecode_files(lib))
+        for group in ("sub", "global"):
+            name = "lib-%s-%s" % (mode, group)
+            lib = site.subdir(name)
+            site.write(name + "/helpermod.py", "VALUE = 1\n")
+            site.subdir(name + "/helperpkg")
+            site.write(name + "/helperpkg/__init__.py", "")
+            site.write(name + "/helperpkg/sub.py", "VALUE = 2\n")
+            r = requests.get(a.url("/%s?%s" % (group, name)), timeout=60)
+            assert r.status_code == 200, r.text
+            results[mode, group] = (r.text, _bytecode_files(lib))
         assert_no_crash(a)
         a.stop()
-    assert results["on"] == ("dont_write_bytecode=True", []), results["on"]
-    text, files = results["default"]
-    assert text == "dont_write_bytecode=False"
-    assert files, "control failed: imports without the directive wrote no bytecode"
+    for group in ("sub", "global"):
+        assert results["on", group] == ("dont_write_bytecode=True", []), (group, results["on", group])
+        text, files = results["default", group]
+        assert text == "dont_write_bytecode=False", (group, text)
+        assert files, "control failed: %s imports without the directive wrote no bytecode" % group
 
 
 def test_new_feature_11_mod_ssl_callables_in_access_and_auth_hooks(site):
