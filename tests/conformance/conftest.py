@@ -27,8 +27,11 @@ for _var in ("PYTHONDONTWRITEBYTECODE", "PYTHONMALLOC", "PYTHONHOME", "PYTHONPAT
 def pytest_addoption(parser):
     parser.addoption("--sysgi-build", default=os.environ.get("SYSGI_BUILD", os.path.join(REPO, "build")),
                      help="CMake build directory holding apache-win/mod_sysgi.so")
-    parser.addoption("--reference-mod-wsgi", action="store_true",
-                     help="run against Debian's mod_wsgi (the reference) instead of mod_sysgi")
+    try:
+        parser.addoption("--reference-mod-wsgi", action="store_true",
+                         help="run against Debian's mod_wsgi (the reference) instead of mod_sysgi")
+    except ValueError:
+        pass   # tests/apache's conftest (same session) already defines it
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,8 @@
 """Security issues fixed in mod_wsgi 3.4."""
+import os
+import subprocess
+import sys
+
 import requests
 
 from conformance_support import assert_no_crash
@@ -6,6 +10,23 @@ import content_type_repro
 
 REQUESTS = 10000
 CONNECTIONS = 32
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _reproducer_catches_a_borrowed_pointer():
+    """The reproducer and its client detect the bug where it exists: the
+    deliberately vulnerable borrowed_pointer_server.py (same application,
+    same allocator) sends corrupted values."""
+    env = dict(os.environ, PYTHONMALLOC="debug")
+    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "borrowed_pointer_server.py")],
+                            stdout=subprocess.PIPE, env=env)
+    try:
+        port = int(proc.stdout.readline())
+        result = content_type_repro.hammer("http://127.0.0.1:%d/ct" % port, 200, 8)
+    finally:
+        proc.kill()
+        proc.wait(30)
+    return result
 
 
 def test_security_cve_2014_0242_content_type_corruption(site):
@@ -14,6 +35,10 @@ def test_security_cve_2014_0242_content_type_corruption(site):
     allocating same-sized objects, under mpm_worker, 32 concurrent
     connections, 10,000 requests, Python's debug allocator (freed memory is
     overwritten at once): not one response may carry a corrupted value."""
+    control = _reproducer_catches_a_borrowed_pointer()
+    assert control.errors == [] and len(control.corrupt) > 0, \
+        "the reproducer did not catch a server that keeps a borrowed pointer"
+
     app = site.write("ct.py", content_type_repro.APP_WITH_BACKGROUND)
     a = site.apache(f"WSGIScriptAlias /ct {app}\n", threads=CONNECTIONS + 16,
                     env={"PYTHONMALLOC": "debug"}, loglevel="warn")
