@@ -183,8 +183,8 @@ int sysgi_serve(int argc, wchar_t **argv) {
   sysgi_httpsys *srv;
   int rc = sysgi_httpsys_start(&cfg, &srv);
   if (rc != 0) {
-    svc_logf(SYSGI_LOG_ERR, "cannot listen on %s: %s", url,
-               sysgi_strerror(rc));
+    svc_logf(SYSGI_LOG_ERR, "cannot listen on %s (%s; see above)", url,
+             sysgi_strerror(rc));
     if (python_ok)
       sysgi_runtime_shutdown();
     return 1;

@@ -186,3 +186,17 @@ def test_ctrl_c_stops_serve(wine, tmp_path, app):
         assert p.proc.wait(timeout=TIMEOUT) == 0
     finally:
         p.stop()
+
+
+def test_port_in_use_is_a_clear_error(wine, tmp_path, app):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = run_sysgi(wine, ["serve", winpath(app), "--port", str(port),
+                             "--python-home", winpath(tmp_path)])
+    assert r.returncode == 1, r
+    err = r.stderr.decode("utf-8", "replace")
+    assert "registering URL http://127.0.0.1:%d/ failed" % port in err, err
+    assert "another program has registered this URL or port" in err, err
