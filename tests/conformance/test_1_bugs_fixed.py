@@ -309,17 +309,20 @@ def test_bug6_codecs_in_fresh_sub_interpreter(site):
 def test_bug7_content_type_not_corrupted_in_multithreaded_embedded_mode(site):
     """The Content-Type computed in a frame that has ended before the first
     non-empty chunk survives while parallel request threads (no background
-    thread here) allocate same-sized objects; main interpreter this time."""
+    thread here) allocate same-sized objects; main interpreter this time,
+    Python's debug allocator again."""
     app = site.write("ct.py", content_type_repro.APP)
     a = site.apache(f"""
         WSGIScriptAlias /ct {app}
         <Location /ct>
           WSGIApplicationGroup %{{GLOBAL}}
         </Location>
-        """, threads=32)
+        """, threads=32, env={"PYTHONMALLOC": "debug"}, loglevel="warn")
+    allocator = requests.get(a.url("/ct?allocator"), timeout=60).text
+    assert allocator.endswith("_debug"), "PYTHONMALLOC=debug is not in effect: " + allocator
     result = content_type_repro.hammer(a.url("/ct?churn=1"), requests_total=3000,
                                        connections=16)
     assert result.errors == [], result.errors[:5]
-    assert result.ok == 3000
     assert result.corrupt == [], result.corrupt[:5]
+    assert result.ok == 3000
     assert_no_crash(a)

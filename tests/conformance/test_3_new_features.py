@@ -1,6 +1,6 @@
 """New features of mod_wsgi 3.4 that apply to embedded mode: 2, 3, 6, 7,
-11, 12. (1, Python versions, is test_4_python_versions.py; 4, 5, 8, 9, 10
-belong to process groups.)"""
+11, 12. (1, Python versions, is test_3_new_feature_1_python_versions.py;
+4, 5, 8, 9, 10 belong to process groups and are not tested here.)"""
 import http.client
 import json
 import os
