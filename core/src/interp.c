@@ -184,7 +184,8 @@ static sysgi_interp *create_sub(const char *name, const sysgi_request *r) {
   ip->interp = PyInterpreterState_Get();
   /* Seed bug 6: make sure the codec machinery of the new interpreter is
    * initialised ('x'.encode('idna') and friends). */
-  PyObject *enc = PyImport_ImportModule("encodings");
+  PyObject *enc = sysgi_runtime_setup_sys() == 0
+                      ? PyImport_ImportModule("encodings") : NULL;
   PyObject *codec = enc ? PyImport_ImportModule("codecs") : NULL;
   PyObject *look = codec ? PyObject_CallMethod(codec, "lookup", "s", "ascii")
                          : NULL;

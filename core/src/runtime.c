@@ -5,6 +5,7 @@
 #include "sysgi_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -70,23 +71,58 @@ static int set_python_home(const char *home) {
   return 0;
 }
 
-static int setup_sys(const sysgi_runtime_config *cfg) {
+/* Frees the C copy of the settings every new interpreter gets. */
+static void forget_sys_settings(void) {
+  for (size_t i = 0; i < sysgi_rt.n_python_path; i++)
+    free(sysgi_rt.python_path[i]);
+  free(sysgi_rt.python_path);
+  sysgi_rt.python_path = NULL;
+  sysgi_rt.n_python_path = 0;
+}
+
+/* Keeps a C copy of the settings that apply to every interpreter: a
+ * sub-interpreter starts with a fresh `sys` built from the interpreter's
+ * configuration, not from the main interpreter's `sys`. */
+static int remember_sys_settings(const sysgi_runtime_config *cfg) {
+  forget_sys_settings();
+  sysgi_rt.dont_write_bytecode = cfg->dont_write_bytecode;
+  if (!cfg->n_python_path)
+    return 0;
+  sysgi_rt.python_path = calloc(cfg->n_python_path, sizeof(char *));
+  if (!sysgi_rt.python_path)
+    return -1;
+  for (size_t i = 0; i < cfg->n_python_path; i++) {
+    size_t n = strlen(cfg->python_path[i]) + 1;
+    if (!(sysgi_rt.python_path[i] = malloc(n))) {
+      sysgi_rt.n_python_path = i;
+      forget_sys_settings();
+      return -1;
+    }
+    memcpy(sysgi_rt.python_path[i], cfg->python_path[i], n);
+  }
+  sysgi_rt.n_python_path = cfg->n_python_path;
+  return 0;
+}
+
+static int add_venv_site(const char *site);
+
+int sysgi_runtime_setup_sys(void) {
   PyObject *path = PySys_GetObject("path"); /* borrowed */
   if (!path || !PyList_Check(path))
     return -1;
   /* Prepend in order: the first entry ends up first. */
-  for (size_t i = cfg->n_python_path; i-- > 0;) {
-    PyObject *p = PyUnicode_DecodeFSDefault(cfg->python_path[i]);
+  for (size_t i = sysgi_rt.n_python_path; i-- > 0;) {
+    PyObject *p = PyUnicode_DecodeFSDefault(sysgi_rt.python_path[i]);
     if (!p || PyList_Insert(path, 0, p) < 0) {
       Py_XDECREF(p);
       return -1;
     }
     Py_DECREF(p);
   }
-  if (cfg->dont_write_bytecode &&
+  if (sysgi_rt.dont_write_bytecode &&
       PySys_SetObject("dont_write_bytecode", Py_True) < 0)
     return -1;
-  return 0;
+  return add_venv_site(sysgi_rt.venv_site);
 }
 
 /* A virtual environment's site-packages (and its .pth files). */
@@ -111,11 +147,16 @@ int sysgi_runtime_init(const sysgi_runtime_config *cfg) {
   sysgi_rt.multithread = cfg->multithread;
   sysgi_rt.multiprocess = cfg->multiprocess;
   sysgi_rt.generation++;
-  static char base[1024], site[1024];
+  static char base[1024];
+  char *site = sysgi_rt.venv_site;
   site[0] = '\0';
+  if (remember_sys_settings(cfg) < 0) {
+    sysgi_log_nogil(NULL, SYSGI_LOG_ERR, "sysgi: out of memory");
+    return SYSGI_E_NOMEM;
+  }
   if (cfg->python_home && *cfg->python_home && !Py_IsInitialized()) {
     int rc = sysgi_pyhome_resolve(cfg->python_home, base, sizeof base, site,
-                                  sizeof site);
+                                  sizeof sysgi_rt.venv_site);
     if (rc < 0)
       return rc;
     if (set_python_home(base) < 0) {
@@ -140,7 +181,7 @@ int sysgi_runtime_init(const sysgi_runtime_config *cfg) {
    * otherwise wait for that worker's thread state). */
   PyObject *threading = PyImport_ImportModule("threading");
   Py_XDECREF(threading);
-  if (!threading || setup_sys(cfg) < 0 || add_venv_site(site) < 0) {
+  if (!threading || sysgi_runtime_setup_sys() < 0) {
     sysgi_log_exception(NULL, "sysgi: cannot set up sys.path");
     sysgi_rt.init_tstate = PyEval_SaveThread();
     return SYSGI_E_NOPYTHON;
@@ -160,5 +201,6 @@ void sysgi_runtime_shutdown(void) {
     return;
   sysgi_interp_shutdown_all(); /* returns with the main GIL held */
   Py_FinalizeEx();
+  forget_sys_settings();
   sysgi_rt.generation++;
 }

@@ -159,10 +159,19 @@ typedef struct sysgi_runtime {
   PyThreadState *init_tstate;
   atomic_llong total_requests;
   atomic_int thread_ids;
+  /* Applied to every interpreter, main and sub (sysgi_runtime_setup_sys). */
+  char **python_path;
+  size_t n_python_path;
+  int dont_write_bytecode;
+  char venv_site[1024];      /* a virtualenv's site-packages, or ""      */
 } sysgi_runtime;
 extern sysgi_runtime sysgi_rt;
 
 int64_t sysgi_now_us(void);
+
+/* Applies python-path, dont-write-bytecode and a virtualenv's
+ * site-packages to the current interpreter's sys. */
+int sysgi_runtime_setup_sys(void);
 
 /* pyhome.c: checks python_home (a base installation or a virtual
  * environment) before Python starts; fills the base prefix to hand to

@@ -102,3 +102,33 @@ TEST_IMPL(fake_detects_gil) {
   test_done(c);
   return 0;
 }
+
+/* python-path and dont-write-bytecode apply to sub-interpreters too: each
+ * starts with a fresh sys, not a copy of the main interpreter's. */
+static const char *sys_app =
+    "import sys\n"
+    "def application(environ, start_response):\n"
+    "    start_response('200 OK', [])\n"
+    "    return [('%s %s' % (sys.dont_write_bytecode,\n"
+    "             sys.path[0] == environ['PYPATH0'])).encode()]\n";
+
+TEST_IMPL(runtime_sys_in_every_group) {
+  static const char *path[1];
+  path[0] = test_tmpdir();
+  sysgi_runtime_config cfg = {.python_path = path,
+                              .n_python_path = 1,
+                              .dont_write_bytecode = 1,
+                              .multithread = 1,
+                              .log = capture};
+  ASSERT_EQ(sysgi_runtime_init(&cfg), 0);
+  static const char *groups[] = {"", "sub-one"};
+  for (size_t i = 0; i < 2; i++) {
+    fake_conn *c = test_conn("sysapp", sys_app, "GET", "/");
+    c->req.application_group = groups[i];
+    fake_var(c, "PYPATH0", test_tmpdir());
+    ASSERT_EQ(fake_run(c), 0);
+    ASSERT_STR_EQ(c->out, "True True");
+    test_done(c);
+  }
+  return 0;
+}
