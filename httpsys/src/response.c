@@ -149,6 +149,8 @@ static int fe_send_head(void *conn, int status, const char *status_line,
   size_t total = strlen(reason) + 1;
   for (size_t i = 0; i < n_headers; i++)
     total += strlen(headers[i].name) + strlen(headers[i].value) + 2;
+  free(c->head_block); /* left by a failed earlier attempt */
+  free(c->unknown);
   c->head_block = malloc(total);
   c->unknown = calloc(n_headers ? n_headers : 1, sizeof *c->unknown);
   if (!c->head_block || !c->unknown)
@@ -197,6 +199,8 @@ static int fe_send_head(void *conn, int status, const char *status_line,
       /* Unknown names, and the second and later occurrences of a known one
        * (several Set-Cookie or WWW-Authenticate headers), go out as
        * separate header lines. */
+      if (n_unknown == 0xffff)
+        return SYSGI_E_TOO_LARGE;
       c->unknown[n_unknown].pName = name;
       c->unknown[n_unknown].NameLength = (USHORT)nl;
       c->unknown[n_unknown].pRawValue = value;
