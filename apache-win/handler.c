@@ -174,6 +174,9 @@ void sysgi_ap_build_request(request_rec *r, const char *script,
   apr_table_unset(r->subprocess_env, "PATHEXT");
   apr_table_unset(r->subprocess_env, "WINDIR");
 #endif
+  /* Always present, as in mod_wsgi: "" when the URL is the mount itself. */
+  if (!apr_table_get(r->subprocess_env, "PATH_INFO"))
+    apr_table_setn(r->subprocess_env, "PATH_INFO", "");
   if (dc->pass_authorization == 1) {
     const char *auth = apr_table_get(r->headers_in, "Authorization");
     if (auth)

@@ -32,14 +32,15 @@ MOD_WSGI = os.path.join(MODDIR, "mod_wsgi.so")
 BUILTIN = {"log_config", "logio", "unixd", "so", "version", "watchdog"}
 CRASH_MARKERS = ("Segmentation fault", "exit signal", "Aborted",
                  "core dumped", "Fatal Python error")
+HANG_MARKER = "still did not exit"
 
 
 def sysgi_module_path():
     p = os.environ.get("SYSGI_MODULE")
     if p:
-        return p
+        return os.path.abspath(p)
     build = os.environ.get("SYSGI_BUILD", os.path.join(REPO, "build"))
-    return os.path.join(build, "apache-win", "mod_sysgi.so")
+    return os.path.abspath(os.path.join(build, "apache-win", "mod_sysgi.so"))
 
 
 def free_port():
@@ -185,6 +186,9 @@ def write_config(workdir, port, conf_lines=(), apps=None, module="sysgi",
         "MaxConnectionsPerChild 0",
         "KeepAlive On",
         "Timeout 60",
+        # Bounds a stop if a child hangs on its way out (then the log says
+        # "still did not exit"; test_lifecycle checks that it does not).
+        "GracefulShutdownTimeout 5",
     ]
     for mount, path in _mount_list(apps):
         lines.append('WSGIScriptAlias %s "%s"' % (mount, os.path.abspath(path)))

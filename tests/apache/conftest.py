@@ -47,11 +47,25 @@ def module_kind(request):
 def module_path(request, module_kind):
     if module_kind == "wsgi":
         return apache_fixture.MOD_WSGI
-    p = request.config.getoption("--module-path") or apache_fixture.sysgi_module_path()
+    p = os.path.abspath(request.config.getoption("--module-path")
+                        or apache_fixture.sysgi_module_path())
     if not os.path.exists(p):
         pytest.fail("mod_sysgi.so not found at %s (build it; set SYSGI_BUILD "
                     "or --module-path)" % p)
     return p
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sysgi_only: a mod_sysgi feature "
+                            "(skipped with --reference-mod-wsgi)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--reference-mod-wsgi"):
+        skip = pytest.mark.skip(reason="a mod_sysgi feature")
+        for item in items:
+            if "sysgi_only" in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture
