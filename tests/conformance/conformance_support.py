@@ -34,8 +34,12 @@ class Site:
         return a
 
     def close(self):
+        """Stops every Apache; a crash while stopping fails the test too."""
         for a in self.servers:
             a.stop()
+        for a in self.servers:
+            if a.srv is not None:
+                assert_no_crash(a)
 
 
 def reference_daemon_conf(reference):
