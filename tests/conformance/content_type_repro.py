@@ -108,24 +108,42 @@ def hammer(url, requests_total, connections, timeout=120):
             return True
 
     def worker():
-        conn = None
+        conn, reused = None, False
         while take():
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
-                conn.request("GET", target)
-                resp = conn.getresponse()
-                body = resp.read()
-                header = resp.getheader("Content-Type")
-                if resp.will_close:
+            for attempt in (1, 2):
+                try:
+                    if conn is None:
+                        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+                        reused = False
+                    conn.request("GET", target)
+                    resp = conn.getresponse()
+                    body = resp.read()
+                    header = resp.getheader("Content-Type")
+                    if resp.will_close:
+                        conn.close()
+                        conn = None
+                    else:
+                        reused = True
+                    break
+                except (http.client.RemoteDisconnected, ConnectionResetError,
+                        BrokenPipeError) as e:
+                    # A kept-alive connection the server had just closed:
+                    # retry once on a fresh one, like any HTTP client.
                     conn.close()
                     conn = None
-            except Exception as e:  # a transport error is a failure too
+                    if reused and attempt == 1:
+                        continue
+                    error = e
+                except Exception as e:  # a transport error is a failure too
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+                    error = e
                 with result.lock:
-                    result.errors.append(repr(e))
-                if conn is not None:
-                    conn.close()
-                conn = None
+                    result.errors.append(repr(error))
+                resp = None
+                break
+            if resp is None:
                 continue
             with result.lock:
                 if resp.status == 200 and header == body.decode("latin-1"):

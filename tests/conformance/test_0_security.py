@@ -10,6 +10,8 @@ import content_type_repro
 
 REQUESTS = 10000
 CONNECTIONS = 32
+# Connections stay open however slowly a loaded machine runs the client.
+KEEPALIVE = "KeepAliveTimeout 300\nMaxKeepAliveRequests 0\n"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -40,7 +42,7 @@ def test_security_cve_2014_0242_content_type_corruption(site):
         "the reproducer did not catch a server that keeps a borrowed pointer"
 
     app = site.write("ct.py", content_type_repro.APP_WITH_BACKGROUND)
-    a = site.apache(f"WSGIScriptAlias /ct {app}\n", threads=CONNECTIONS + 16,
+    a = site.apache(f"WSGIScriptAlias /ct {app}\n" + KEEPALIVE, threads=CONNECTIONS + 16,
                     env={"PYTHONMALLOC": "debug"}, loglevel="warn")
     allocator = requests.get(a.url("/ct?allocator"), timeout=60).text
     assert allocator.endswith("_debug"), "PYTHONMALLOC=debug is not in effect: " + allocator
