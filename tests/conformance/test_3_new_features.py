@@ -147,13 +147,16 @@ def _facts(records, hook, test_id):
 def test_new_feature_3_mod_ssl_runs_before_access_script(site):
     """WSGIAccessScript runs after mod_ssl has set up the request: over TLS
     allow_access() sees mod_ssl.var_lookup('SSL_PROTOCOL') equal to the
-    protocol the client negotiated; its verdict is obeyed."""
+    protocol the client negotiated; host is the client's address; its
+    verdict is obeyed."""
     a, records = _hooks_site(site)
     status, body, version = _get(a, "/access", "tls-allow", tls=True)
     assert (status, body) == (200, "user=None scheme=https")
     facts = _facts(records, "access", "tls-allow")
     assert facts["SSL_PROTOCOL"] == version, (facts, version)
-    assert facts["host"] is None or isinstance(facts["host"], str), facts
+    # host: the client's name, or (no DNS lookups) its address, as mod_wsgi
+    # passes it; an access script allowing by address depends on it.
+    assert facts["host"] == "127.0.0.1", facts
 
     status, _, _ = _get(a, "/access", "tls-deny", tls=True, headers={"X-Deny": "1"})
     assert status == 403
