@@ -211,7 +211,7 @@ def start_apache(conf_lines=(), apps=None, module="sysgi", module_path=None,
                  wait_path="/", timeout=90, env=None, loglevel="info",
                  modules=()):
     """Starts httpd and waits until it answers `wait_path` (any HTTP status;
-    None: do not wait). conf_lines: extra configuration lines; apps: a
+    None: until it accepts connections, without sending a request). conf_lines: extra configuration lines; apps: a
     script path (mounted at /), {mount: path} or [(mount, path)]."""
     workdir = make_public(workdir or tempfile.mkdtemp(prefix="sysgi-apache-"))
     port = free_port()
@@ -228,9 +228,20 @@ def start_apache(conf_lines=(), apps=None, module="sysgi", module_path=None,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     srv = ApacheServer(workdir, port, conf, proc, module)
-    if wait_path is None:
-        return srv
     deadline = time.monotonic() + timeout
+    while wait_path is None:   # only wait for the port to accept
+        if proc.poll() is not None:
+            raise RuntimeError("httpd exited with %s:\n%s" % (proc.returncode,
+                                                              srv.error_log()))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=10).close()
+            return srv
+        except OSError:
+            if time.monotonic() > deadline:
+                srv.stop()
+                raise RuntimeError("httpd did not listen on %s:\n%s"
+                                   % (srv.url, srv.error_log()))
+            time.sleep(0.2)
     while True:
         if proc.poll() is not None:
             raise RuntimeError("httpd exited with %s:\n%s" % (proc.returncode,

@@ -1,0 +1,18 @@
+"""WSGIAccessScript / WSGIAuthUserScript / WSGIAuthGroupScript hooks."""
+
+
+def allow_access(environ, host):
+    # Denied when the request carries X-Deny; the environ is a real one.
+    assert environ["REQUEST_METHOD"] in ("GET", "POST", "HEAD")
+    return "HTTP_X_DENY" not in environ
+
+
+def check_password(environ, user, password):
+    users = {"alice": "wonderland", "bob": "builder"}
+    if user not in users:
+        return None
+    return users[user] == password
+
+
+def groups_for_user(environ, user):
+    return {"alice": ["admins", "staff"], "bob": ["staff"]}.get(user, [])
