@@ -245,6 +245,11 @@ int sysgi_python_load(const wchar_t *home, char *err, size_t err_len,
   char names[300] = "";
   for (size_t i = 0; i < sysgi_py_n_imports; i++) {
     FARPROC p = GetProcAddress(mod, sysgi_py_imports[i].name);
+    /* A name that joined the Stable ABI after 3.8 (PyInterpreterState_Get,
+     * 3.9) is missing from 3.8's python3.dll but exported by every
+     * python3XY.dll since 3.8: take it from the versioned DLL. */
+    if (!p && pinned)
+      p = GetProcAddress(pinned, sysgi_py_imports[i].name);
     *sysgi_py_imports[i].slot = (void *)p;
     if (!p) {
       size_t used = strlen(names);

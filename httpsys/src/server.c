@@ -35,6 +35,23 @@ void hs_conn_end(hs_conn *c) {
   InterlockedDecrement(&srv->active);
 }
 
+/* The script's modification time in microseconds since the epoch, or 0
+ * when it cannot be read (the core then keeps what it loaded). Read per
+ * request so that an edited script is reloaded, as mod_wsgi does. */
+static int64_t script_mtime_us(const char *path) {
+  wchar_t w[MAX_PATH * 2];
+  WIN32_FILE_ATTRIBUTE_DATA fa;
+  if (!*path || !MultiByteToWideChar(CP_UTF8, 0, path, -1, w, MAX_PATH * 2) ||
+      !GetFileAttributesExW(w, GetFileExInfoStandard, &fa))
+    return 0;
+  ULARGE_INTEGER t;
+  t.LowPart = fa.ftLastWriteTime.dwLowDateTime;
+  t.HighPart = fa.ftLastWriteTime.dwHighDateTime;
+  /* FILETIME counts 100 ns since 1601-01-01. */
+  return (int64_t)((t.QuadPart - 116444736000000000ULL) / 10);
+}
+
+
 static void conn_run(hs_work *w) {
   hs_conn *c = (hs_conn *)w;
   sysgi_httpsys *srv = c->srv;
@@ -53,7 +70,7 @@ static void conn_run(hs_work *w) {
     r.url_scheme = c->url_scheme;
     r.queue_start_us = c->queue_start_us;
     r.script_filename = srv->cfg.script_filename ? srv->cfg.script_filename : "";
-    r.script_mtime_us = 0;
+    r.script_mtime_us = script_mtime_us(r.script_filename);
     r.application_group =
         srv->cfg.application_group ? srv->cfg.application_group : "";
     r.callable_object =

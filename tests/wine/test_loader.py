@@ -11,6 +11,7 @@ import pytest
 LOADER = os.environ.get("SYSGI_LOADER_TEST", "")
 REAL = os.environ.get("SYSGI_FAKEPY_REAL", "")
 FWD = os.environ.get("SYSGI_FAKEPY_FWD", "")
+FWD38 = os.environ.get("SYSGI_FAKEPY_FWD38", "")
 
 
 def winpath(p):
@@ -76,3 +77,17 @@ def test_venv_home_uses_pyvenv_cfg_base(wine, tmp_path):
     rc, out = run(wine, tmp_path, venv)
     assert rc == 0, out
     assert "loaded " + winpath(base) + "\\python3.dll" in out
+
+
+def test_name_missing_from_python3_dll_comes_from_versioned_dll(wine, tmp_path):
+    # Python 3.8's python3.dll lacks PyInterpreterState_Get (Stable ABI from
+    # 3.9); python38.dll exports it. The stand-in python3.dll here lacks
+    # Py_GetVersion the same way.
+    home = tmp_path / "Python38"
+    home.mkdir()
+    shutil.copy(FWD38, home / "python3.dll")
+    shutil.copy(REAL, home / "python399.dll")
+    rc, out = run(wine, tmp_path, home)
+    assert rc == 0, out
+    assert "loaded " + winpath(home) + "\\python3.dll" in out
+    assert "ok function 3.99.0" in out, out
