@@ -179,14 +179,14 @@ def static_conf():
 
 class Apache:
     def __init__(self, name, work, module=None, app_group="%{GLOBAL}",
-                 extra=()):
+                 extra=(), drop_user=True):
         self.name = name
         self.dir = os.path.join(work, "httpd-" + name)
         os.makedirs(self.dir)
         os.chmod(self.dir, 0o755)
         self.port = free_port()
         user = ""
-        if os.geteuid() == 0:
+        if os.geteuid() == 0 and drop_user:
             pw = pwd.getpwnam("www-data")
             user = "User www-data\nGroup #%d" % pw.pw_gid
         conf = COMMON_CONF.format(dir=self.dir, port=self.port, user=user,
@@ -602,6 +602,8 @@ def parse_args(argv):
     if bad:
         p.error("unknown app(s): %s" % ", ".join(bad))
     a.module = a.module or default_module()
+    if a.module:
+        a.module = os.path.abspath(a.module)
     if a.servers is None:
         a.servers = [s for s in SERVERS if s != "sysgi" or a.module]
         if not a.module:
