@@ -277,7 +277,50 @@ void sysgi_interp_leave(void) {
 
 /* Called without the GIL; returns with the main interpreter's GIL held by
  * this thread, ready for Py_FinalizeEx(). */
-void sysgi_interp_shutdown_all(void) {
+/* Joins the current interpreter's non-daemon threads (as Py_EndInterpreter
+ * would) and counts the threads still running Python code in it: daemon
+ * threads an application started. Py_EndInterpreter() aborts the process
+ * when such a thread still owns a thread state ("not the last thread"), so
+ * an interpreter with any left is not ended. Returns -1 on error. */
+static Py_ssize_t live_foreign_threads(void) {
+  PyObject *th = PyImport_ImportModule("threading");
+  PyObject *r = th ? PyObject_CallMethod(th, "_shutdown", NULL) : NULL;
+  /* _shutdown() asserts about the thread that first imported threading
+   * there, whose state may be gone: Py_EndInterpreter ignores its errors
+   * too (PyErr_WriteUnraisable). */
+  if (!r)
+    PyErr_Clear();
+  Py_XDECREF(r);
+  PyObject *all = th ? PyObject_CallMethod(th, "enumerate", NULL) : NULL;
+  PyObject *me = all ? PyObject_CallMethod(th, "current_thread", NULL) : NULL;
+  PyObject *dummy = me ? PyObject_GetAttrString(th, "_DummyThread") : NULL;
+  PyObject *seq = dummy ? PySequence_Fast(all, "threads") : NULL;
+  Py_ssize_t live = seq ? 0 : -1;
+  for (Py_ssize_t i = 0; seq && i < PySequence_Size(seq); i++) {
+    PyObject *t = PySequence_GetItem(seq, i);
+    /* Dummy threads stand for threads Python did not start (the server's
+     * workers, whose thread states were deleted above). */
+    int foreign = t && t != me && PyObject_IsInstance(t, dummy) == 0;
+    PyObject *alive = foreign ? PyObject_CallMethod(t, "is_alive", NULL) : NULL;
+    if (alive && PyObject_IsTrue(alive) == 1)
+      live++;
+    Py_XDECREF(alive);
+    Py_XDECREF(t);
+  }
+  if (live < 0 || PyErr_Occurred()) {
+    PyErr_Clear();
+    live = live < 0 ? -1 : live;
+  }
+  Py_XDECREF(seq);
+  Py_XDECREF(dummy);
+  Py_XDECREF(me);
+  Py_XDECREF(all);
+  Py_XDECREF(th);
+  return live;
+}
+
+int sysgi_interp_shutdown_all(void) {
+  int ended_all = 1;
   tl_check();
   PyThreadState *mts = main_tstate();
   PyThread_acquire_lock(groups_lock, WAIT_LOCK);
@@ -312,7 +355,19 @@ void sysgi_interp_shutdown_all(void) {
       PyThreadState_Clear(ip->creator);
       PyThreadState_Delete(ip->creator);
     }
-    Py_EndInterpreter(t);
+    Py_ssize_t live = live_foreign_threads();
+    if (live == 0) {
+      Py_EndInterpreter(t);
+    } else {
+      char msg[300];
+      snprintf(msg, sizeof msg, "sysgi: application group '%s' still runs "
+               "%zd thread(s) of its own at shutdown: its interpreter is left "
+               "to the process exit, and Python is not finalized", ip->name,
+               live);
+      PyThreadState_Swap(mts);
+      sysgi_log(NULL, SYSGI_LOG_WARN, "%s", msg);
+      ended_all = 0;
+    }
     PyThreadState_Swap(mts);
     PyThread_free_lock(ip->load_lock);
     free(ip->name);
@@ -333,6 +388,7 @@ void sysgi_interp_shutdown_all(void) {
     main_ip = NULL;
   }
   PyThread_release_lock(groups_lock);
+  return ended_all ? 0 : -1;
 }
 
 /* Everything one interpreter needs, created inside it (types are never

@@ -199,7 +199,13 @@ int sysgi_runtime_init(const sysgi_runtime_config *cfg) {
 void sysgi_runtime_shutdown(void) {
   if (!atomic_exchange(&sysgi_rt.ready, 0))
     return;
-  sysgi_interp_shutdown_all(); /* returns with the main GIL held */
+  if (sysgi_interp_shutdown_all() < 0) { /* returns with the main GIL held */
+    /* Py_FinalizeEx() aborts the process while a sub-interpreter is
+     * alive ("remaining subinterpreters"): leave it all to the exit. */
+    PyEval_SaveThread();
+    sysgi_rt.generation++;
+    return;
+  }
   Py_FinalizeEx();
   forget_sys_settings();
   sysgi_rt.generation++;

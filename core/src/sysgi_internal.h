@@ -194,7 +194,10 @@ int sysgi_interp_enter(const char *group, sysgi_interp **ip,
                        const sysgi_request *r_for_log);
 void sysgi_interp_leave(void);
 int sysgi_interp_init_main(void);
-void sysgi_interp_shutdown_all(void);
+/* Ends every sub-interpreter; returns with the main interpreter's GIL
+ * held. -1: one could not be ended (threads of its own still run), and
+ * Python must not be finalized. */
+int sysgi_interp_shutdown_all(void);
 int sysgi_thread_id(void);
 long sysgi_thread_count_request(void);
 /* Sets up types, keys and caches of the current interpreter. */

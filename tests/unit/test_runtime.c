@@ -132,3 +132,37 @@ TEST_IMPL(runtime_sys_in_every_group) {
   }
   return 0;
 }
+
+/* A daemon thread an app starts in a sub-interpreter still owns a thread
+ * state at shutdown; Py_EndInterpreter would abort the process ("not the
+ * last thread"). Shutdown must return, say why, and leave the rest to the
+ * process exit. A sub-interpreter without such threads is still ended. */
+TEST_IMPL(runtime_shutdown_with_daemon_thread) {
+  sysgi_runtime_config cfg = {.multithread = 1, .log = capture};
+  ASSERT_EQ(sysgi_runtime_init(&cfg), 0);
+  fake_conn *c = test_conn("daemon",
+      "import threading, time\n"
+      "def _loop():\n"
+      "    while True:\n"
+      "        time.sleep(0.01)\n"
+      "threading.Thread(target=_loop, daemon=True).start()\n"
+      "def application(environ, start_response):\n"
+      "    start_response('200 OK', [])\n"
+      "    return [b'%d' % threading.active_count()]\n",
+      "GET", "/");
+  c->req.application_group = "with-daemon";
+  ASSERT_EQ(fake_run(c), 0);
+  ASSERT_EQ(c->status, 200);
+  test_done(c);
+  c = test_conn("plain", "def application(e, s):\n"
+                "    s('200 OK', [])\n    return [b'ok']\n", "GET", "/");
+  c->req.application_group = "plain";
+  ASSERT_EQ(fake_run(c), 0);
+  test_done(c);
+  sysgi_runtime_shutdown();
+  ASSERT(!sysgi_runtime_ready());
+  ASSERT(strstr(logged, "application group 'with-daemon' still runs 1 "
+                        "thread(s)"));
+  ASSERT(!strstr(logged, "'plain' still runs"));
+  return 0;
+}
