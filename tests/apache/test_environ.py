@@ -9,6 +9,9 @@ Deliberate differences (the rest must match):
 - mod_wsgi.queue_start: present in mod_sysgi (mod_wsgi 3.4's New Features
   12), absent from mod_wsgi 4.9.
 - mod_wsgi.version is sysgi's version; wsgi.errors is the core's own class.
+- Mount order: mod_sysgi picks the longest matching WSGIScriptAlias whatever
+  the order of the lines; mod_wsgi takes the first that matches.
+- A trailing '/' on a mount ("/env/") is ignored by mod_sysgi.
 """
 import os
 
@@ -140,6 +143,7 @@ def test_mount_matches_only_at_slash_boundary(servers):
     assert requests.get(srv.url + "/env", timeout=60).status_code == 200
 
 
+@pytest.mark.sysgi_only   # mod_wsgi takes the first match in config order
 def test_longest_mount_wins(servers):
     env_py = os.path.join(EXAMPLES, "env.py")
     hello = os.path.join(EXAMPLES, "hello.py")
