@@ -1,6 +1,5 @@
 """Bugs fixed in mod_wsgi 3.4, items 1-7."""
 import http.client
-import json
 import os
 import re
 import signal

@@ -1,5 +1,4 @@
 """Features changed in mod_wsgi 3.4, items 1-3."""
-import json
 import os
 import re
 import subprocess
