@@ -45,8 +45,9 @@ static int check_access(request_rec *r) {
   if ((rc = prepare(r, dc->access_script, "WSGIAccessScript", &req)))
     return rc == SYSGI_E_NOPYTHON ? HTTP_SERVICE_UNAVAILABLE
                                   : HTTP_INTERNAL_SERVER_ERROR;
-  host = ap_get_remote_host(r->connection, r->per_dir_config, REMOTE_HOST,
-                            NULL);
+  /* The client's name if HostnameLookups found one, else its address (as
+   * mod_wsgi), seen through mod_remoteip when that is loaded. */
+  host = ap_get_useragent_host(r, REMOTE_NAME, NULL);
   rc = sysgi_allow_access(&req, host);
   if (rc == 1)
     return OK;

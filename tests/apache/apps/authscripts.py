@@ -4,7 +4,8 @@
 def allow_access(environ, host):
     # Denied when the request carries X-Deny; the environ is a real one.
     assert environ["REQUEST_METHOD"] in ("GET", "POST", "HEAD")
-    return "HTTP_X_DENY" not in environ
+    # host: the client address (no HostnameLookups), as mod_wsgi passes it
+    return "HTTP_X_DENY" not in environ and host == "127.0.0.1"
 
 
 def check_password(environ, user, password):
