@@ -346,3 +346,25 @@ def test_child_exits_cleanly_after_requests(servers):
     assert srv.stop() == 0
     log = srv.error_log()
     assert apache_fixture.HANG_MARKER not in log, log
+
+
+def test_virtual_hosts(servers):
+    """WSGIScriptAlias in a <VirtualHost>; %{RESOURCE} names the vhost; a
+    vhost also sees the main server's aliases."""
+    srv = servers.start([
+        "WSGIScriptAlias /main %s" % CASES,
+        "<VirtualHost 127.0.0.1:*>",
+        "  ServerName one.example",
+        "  WSGIScriptAlias /v %s" % CASES,
+        "</VirtualHost>",
+        "<VirtualHost 127.0.0.1:*>",
+        "  ServerName two.example",
+        "</VirtualHost>",
+    ], None, wait_path=None)
+    one = {"Host": "one.example:%d" % srv.port}
+    two = {"Host": "two.example:%d" % srv.port}
+    c = get(srv, "/v/counter", headers=one).json()
+    assert c["group"] == "one.example:%d|/v" % srv.port
+    assert get(srv, "/v/counter", headers=two).status_code == 404
+    assert get(srv, "/main/hello", headers=two).content == b"Hello World!"
+    assert get(srv, "/main/hello", headers=one).content == b"Hello World!"
