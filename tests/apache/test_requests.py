@@ -316,3 +316,34 @@ def test_raise_in_close_is_logged(main_server):
         pass  # aborted after the head: also acceptable
     main_server.wait_for_log("raised in close()", since=off)
     assert get(main_server, "/hello").content == b"Hello World!"
+
+
+def test_many_clients_disconnecting_mid_response(main_server):
+    """32 clients drop their connection in the middle of large streamed and
+    file responses at once; the server keeps serving and nothing crashes."""
+    import concurrent.futures
+    big = os.path.join(main_server.files_dir, "drop.bin")
+    with open(big, "wb") as f:
+        f.write(os.urandom(8 << 20))
+    os.chmod(big, 0o644)
+    targets = ["/stream?n=4000&size=65536", "/sf/file?path=%s" % big,
+               "/file?path=%s" % big, "/abandon?marker=%s" % os.path.join(
+                   main_server.files_dir, "drop-marker")]
+
+    def client(i):
+        s = socket.create_connection(("127.0.0.1", main_server.port), timeout=TIMEOUT)
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % targets[i % len(targets)].encode())
+        got = 0
+        while got < 100000:
+            data = s.recv(65536)
+            if not data:
+                break
+            got += len(data)
+        s.close()
+        return got
+    with concurrent.futures.ThreadPoolExecutor(32) as pool:
+        sizes = list(pool.map(client, range(64)))
+    assert all(n >= 100000 for n in sizes)
+    for _ in range(10):
+        assert get(main_server, "/hello").content == b"Hello World!"
+    main_server.assert_no_crash()
