@@ -368,3 +368,14 @@ def test_virtual_hosts(servers):
     assert get(srv, "/v/counter", headers=two).status_code == 404
     assert get(srv, "/main/hello", headers=two).content == b"Hello World!"
     assert get(srv, "/main/hello", headers=one).content == b"Hello World!"
+
+
+def test_script_alias_to_a_directory(servers):
+    """WSGIScriptAlias /w/ DIR/ maps /w/NAME.py/... onto DIR/NAME.py, as in
+    mod_wsgi."""
+    srv = servers.start(["WSGIScriptAlias /w/ %s/" % EXAMPLES], None, wait_path=None)
+    assert get(srv, "/w/hello.py").content == b"Hello World!"
+    env = get(srv, "/w/env.py/p/q").text
+    assert "SCRIPT_NAME\tstr\t'/w/env.py'" in env
+    assert "PATH_INFO\tstr\t'/p/q'" in env
+    assert get(srv, "/w/missing.py").status_code == 404
