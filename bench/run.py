@@ -248,8 +248,10 @@ class WineServer:
         os.makedirs(self.dir)
         self.prefix = os.environ.get("WINEPREFIX") or os.path.join(
             self.dir, "prefix")
-        self.args = [a.format(app=os.path.join(work, "apps", "hello.wsgi"),
-                              port=self.port) for a in wine_args.split()]
+        # Wine sees the Unix root as drive Z:.
+        app = "Z:" + os.path.join(work, "apps", "hello.wsgi").replace("/", "\\")
+        self.args = [x.format(app=app, port=self.port)
+                     for x in wine_args.split()]
         self.proc = None
 
     def start(self):
@@ -454,8 +456,11 @@ def build_report(result):
              % (result["wrk_threads"], result["connections"],
                 result["duration"], result["warmup"], result["repeat"]),
              "Apache %s, mpm_worker, 1 child x 64 threads, KeepAlive On, "
-             "EnableSendfile On; WSGIApplicationGroup %s."
-             % (result["apache"], result["app_group"]), ""]
+             "EnableSendfile On; WSGIApplicationGroup %s.  "
+             % (result["apache"], result["app_group"]),
+             "req/s is the mean of the runs (± half their range); the "
+             "ratios compare those means.", ""]
+    # req/s: mean of the runs, ± half their range.
     head = ["app"] + ["%s req/s" % LABEL[s] for s in servers]
     if "sysgi" in servers and "modwsgi" in servers:
         head.append("sysgi/mod_wsgi")
@@ -473,7 +478,12 @@ def build_report(result):
                 row.append("-")
                 continue
             flag = " (%d errors)" % c["errors"] if c["errors"] else ""
-            row.append("%.0f%s" % (c["rps"], flag))
+            runs = c["rps_runs"]
+            spread = ""
+            if len(runs) > 1 and c["rps"]:
+                spread = " ±%.0f%%" % ((max(runs) - min(runs)) / 2.0
+                                       / c["rps"] * 100)
+            row.append("%.0f%s%s" % (c["rps"], spread, flag))
         if "sysgi/mod_wsgi" in head:
             row.append(fmt_ratio(ratio(cells, app, "sysgi", "modwsgi")))
         if "sysgi/static" in head:
@@ -585,8 +595,8 @@ def parse_args(argv):
                    help="wrk connections")
     p.add_argument("--wine", metavar="EXE", default=None,
                    help="also benchmark `EXE serve` under Wine (503 path)")
-    p.add_argument("--wine-args", default="serve {app} --listen "
-                   "http://127.0.0.1:{port}/",
+    p.add_argument("--wine-args",
+                   default="serve {app} --port {port} --threads 64",
                    help="arguments of EXE; {app} and {port} are replaced")
     p.add_argument("--keep", action="store_true",
                    help="keep the work directory (configs, logs)")
@@ -621,6 +631,32 @@ def parse_args(argv):
     if min(a.duration, a.repeat) < 1 or a.warmup < 0:
         p.error("--duration and --repeat must be >= 1, --warmup >= 0")
     return a
+
+
+def run_wine(a, work, servers):
+    w = WineServer(a.wine, work, a.wine_args)
+    servers.append(w)
+    log("starting sysgi.exe under Wine on port %d" % w.port)
+    w.start()
+    try:
+        status, body = fetch(w.port, APPS["hello"])
+    except (OSError, http.client.HTTPException) as e:
+        raise BenchError("sysgi.exe does not answer: %s\n%s"
+                         % (e, w.error_log()))
+    log("wine: hello answers %d (%d bytes)" % (status, len(body)))
+    runs = []
+    for rep in range(a.repeat):
+        if a.warmup:
+            wrk(w.port, APPS["hello"], a.warmup, work, a.threads,
+                a.connections)
+        r = wrk(w.port, APPS["hello"], a.duration, work, a.threads,
+                a.connections)
+        log("wine hello (status %d) run %d: %8.0f req/s  p50 %.2f ms  "
+            "p99 %.2f ms" % (status, rep + 1, r["rps"], r["p50_ms"],
+                             r["p99_ms"]))
+        runs.append(r)
+    w.stop()
+    return dict(summarize(runs), status=status)
 
 
 def run(a):
@@ -688,21 +724,14 @@ def run(a):
                     "crash or a restart; see its error log."
                     % (LABEL[s.name], s.first_children, kids))
         if a.wine:
-            w = WineServer(a.wine, work, a.wine_args)
-            servers.append(w)
-            log("starting sysgi.exe under Wine on port %d" % w.port)
-            w.start()
-            status, body = fetch(w.port, APPS["hello"])
-            log("wine: hello answers %d (%d bytes)" % (status, len(body)))
-            runs = []
-            for rep in range(a.repeat):
-                if a.warmup:
-                    wrk(w.port, APPS["hello"], a.warmup, work, a.threads,
-                        a.connections)
-                runs.append(wrk(w.port, APPS["hello"], a.duration, work,
-                                a.threads, a.connections))
-            result["wine"] = dict(summarize(runs), status=status)
-            w.stop()
+            try:
+                result["wine"] = run_wine(a, work, servers)
+            except (BenchError, OSError, subprocess.SubprocessError) as e:
+                # Reported apart: a broken Wine run must not lose the
+                # Apache results.
+                result["notes"].append("sysgi.exe under Wine failed: %s"
+                                       % str(e).strip()[:2000])
+                log("wine: FAILED: %s" % e)
     finally:
         for s in servers:
             s.stop()
