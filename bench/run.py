@@ -246,8 +246,9 @@ class WineServer:
         self.port = free_port()
         self.dir = os.path.join(work, "wine")
         os.makedirs(self.dir)
+        # A private prefix, booted once and reused between runs.
         self.prefix = os.environ.get("WINEPREFIX") or os.path.join(
-            self.dir, "prefix")
+            tempfile.gettempdir(), "sysgi-bench-wineprefix")
         # Wine sees the Unix root as drive Z:.
         app = "Z:" + os.path.join(work, "apps", "hello.wsgi").replace("/", "\\")
         self.args = [x.format(app=app, port=self.port)
@@ -257,15 +258,25 @@ class WineServer:
     def start(self):
         env = dict(os.environ, WINEPREFIX=self.prefix, WINEDEBUG="-all",
                    WINEDLLOVERRIDES="mscoree,mshtml=")
-        if not os.path.isdir(os.path.join(self.prefix, "drive_c")):
-            log("wine: creating prefix %s (~10 s)" % self.prefix)
+        env.pop("DISPLAY", None)
+        env.pop("WAYLAND_DISPLAY", None)
+        self.env = env
+        marker = os.path.join(self.prefix, ".sysgi-bench-booted")
+        if not os.path.exists(marker):
+            log("wine: creating prefix %s (~10-60 s)" % self.prefix)
             subprocess.run(["wineboot", "-i"], env=env, timeout=300,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # Until the boot's wineserver has saved the registry, the
+            # service database is locked and HttpInitialize fails (1055).
+            try:
+                subprocess.run(["wineserver", "-w"], env=env, timeout=120)
+            except subprocess.TimeoutExpired:
+                subprocess.run(["wineserver", "-k"], env=env, timeout=60)
+            open(marker, "w").close()
         self.logf = open(os.path.join(self.dir, "serve.log"), "w")
         self.proc = subprocess.Popen(["wine", self.exe] + self.args, env=env,
                                      stdout=self.logf, stderr=subprocess.STDOUT,
                                      start_new_session=True)
-        self.env = env
         wait_listening(self.port, self.proc, "wine", self.error_log,
                        timeout=120)
 
