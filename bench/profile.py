@@ -32,6 +32,21 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as bench  # noqa: E402  (the harness: configs, content, checks)
 
 
+def ctx_switches(pid):
+    """Voluntary + involuntary context switches of all threads of pid."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.endswith("ctxt_switches:\t" + line.split("\t")[-1]) \
+                            and "ctxt_switches" in line:
+                        total += int(line.split()[-1])
+        except OSError:
+            pass
+    return total
+
+
 def perf_main(a, work, expected):
     """perf record -g on the Apache child while wrk loads it (kernel time
     included, which callgrind cannot see)."""
@@ -49,9 +64,11 @@ def perf_main(a, work, expected):
             stdout=subprocess.PIPE, text=True)
         time.sleep(2)
         data = os.path.join(work, "perf.data")
+        cs0, t0 = ctx_switches(child), time.monotonic()
         subprocess.run(["perf", "record", "-q", "-g", "-o", data, "-p",
                         str(child), "--", "sleep", str(a.perf)], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cs = (ctx_switches(child) - cs0) / (time.monotonic() - t0)
         rps = re.search(r"Requests/sec:\s+([\d.]+)", load.communicate()[0])
     finally:
         srv.stop()
@@ -61,9 +78,11 @@ def perf_main(a, work, expected):
                          capture_output=True, text=True).stdout
     rows = [ln for ln in rep.splitlines() if ln.strip() and
             not ln.startswith("#")]
-    return ("perf: %s, app %s, wrk -t2 -c32 (%s req/s under perf), %d s "
-            "sampled on the Apache child\n\n%s\n"
-            % (a.server, a.app, rps.group(1) if rps else "?", a.perf,
+    rate = float(rps.group(1)) if rps else 0.0
+    return ("perf: %s, app %s, wrk -t2 -c32 (%.0f req/s under perf), %d s "
+            "sampled on the Apache child; %.0f context switches/s = %.1f "
+            "per request\n\n%s\n"
+            % (a.server, a.app, rate, a.perf, cs, cs / rate if rate else 0,
                "\n".join(rows[:a.top])))
 
 
