@@ -1,7 +1,13 @@
 /*
  * input.c: wsgi.input, a C type reading the request body through the
- * front end (fe->read_body, with the GIL released) into an internal buffer.
- * It never asks for more once read_body has returned 0 (end of body).
+ * front end (fe->read_body, with the GIL released). It never asks for more
+ * once read_body has returned 0 (end of body).
+ *
+ * read(n), and read() when CONTENT_LENGTH is known, allocate the result
+ * first and read straight into it, releasing the GIL once for the whole
+ * read (one GIL round trip per call, not per front-end read, and no second
+ * copy). The internal buffer serves readline() and read() of a body of
+ * unknown length (chunked) only.
  */
 #include "sysgi_internal.h"
 
@@ -15,6 +21,8 @@ typedef struct {
   size_t start, end, cap;
   int eof;
   int busy;            /* a read is in progress with the GIL released */
+  int cl_known;        /* CONTENT_LENGTH parsed (lazily, on first read) */
+  int64_t remaining;   /* body bytes not yet read from the front end, or -1 */
 } input;
 
 #define CHUNK 65536
@@ -26,6 +34,8 @@ static void input_dealloc(PyObject *self) {
   f(self);
   Py_DECREF(tp);
 }
+
+static int64_t remaining(input *in);
 
 /* Reads once from the front end, making room for `want` bytes. Returns the
  * number of bytes added, 0 at the end of the body, -1 with an exception. */
@@ -42,6 +52,11 @@ static Py_ssize_t fill(input *in, size_t want) {
     PyErr_SetString(PyExc_RuntimeError,
                     "wsgi.input read concurrently from two threads");
     return -1;
+  }
+  int64_t rem = remaining(in);
+  if (rem == 0) { /* the declared length has been read: the end */
+    in->eof = 1;
+    return 0;
   }
   if (want < 8192)
     want = 8192;
@@ -65,6 +80,8 @@ static Py_ssize_t fill(input *in, size_t want) {
   const sysgi_request *r = in->rq->r;
   char *dst = in->buf + in->end;
   size_t room = in->cap - in->end;
+  if (rem > 0 && (uint64_t)room > (uint64_t)rem)
+    room = (size_t)rem; /* never ask for more than was declared */
   ptrdiff_t n;
   in->busy = 1;
   SYSGI_NOGIL(n = r->fe->read_body(r->conn, dst, room));
@@ -82,7 +99,97 @@ static Py_ssize_t fill(input *in, size_t want) {
   if ((size_t)n > room)
     n = (ptrdiff_t)room; /* a front end bug must not overrun us */
   in->end += (size_t)n;
+  if (in->remaining > 0)
+    in->remaining = in->remaining > n ? in->remaining - n : 0;
   return n;
+}
+
+/* The body bytes the front end still has: CONTENT_LENGTH minus what was
+ * read, or -1 when unknown (no or a malformed CONTENT_LENGTH). */
+static int64_t remaining(input *in) {
+  if (!in->cl_known) {
+    in->cl_known = 1;
+    in->remaining = -1;
+    const sysgi_request *r = in->rq ? in->rq->r : NULL;
+    for (size_t i = 0; r && i < r->n_vars; i++) {
+      const char *nm = r->vars[i].name, *v = r->vars[i].value;
+      if (!nm || !v || strcmp(nm, "CONTENT_LENGTH") != 0)
+        continue;
+      int64_t x = 0;
+      const char *p = v;
+      for (; *p >= '0' && *p <= '9' && x < ((int64_t)1 << 53); p++)
+        x = x * 10 + (*p - '0');
+      if (p != v && *p == '\0')
+        in->remaining = x;
+      break;
+    }
+  }
+  return in->remaining;
+}
+
+/* Puts `n` bytes back in front of the internal buffer (error path). */
+static void unread(input *in, const char *p, size_t n) {
+  size_t avail = in->end - in->start;
+  char *b = malloc(n + avail ? n + avail : 1);
+  if (!b)
+    return; /* the body is broken anyway */
+  memcpy(b, p, n);
+  memcpy(b + n, in->buf + in->start, avail);
+  free(in->buf);
+  in->buf = b;
+  in->start = 0;
+  in->end = in->cap = n + avail;
+}
+
+/* read(n) with fewer than n bytes buffered: allocates the result, copies
+ * what is buffered, then reads straight into it with the GIL released once
+ * until it is full or the body ends. A short body: a smaller copy. */
+static PyObject *read_direct(input *in, size_t n) {
+  if (sysgi_foreign_thread(in->rq, "wsgi.input"))
+    return NULL;
+  if (in->busy) {
+    PyErr_SetString(PyExc_RuntimeError,
+                    "wsgi.input read concurrently from two threads");
+    return NULL;
+  }
+  PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)n);
+  if (!b)
+    return NULL;
+  char *dst = PyBytes_AsString(b);
+  size_t got = in->end - in->start;
+  memcpy(dst, in->buf + in->start, got);
+  in->start = in->end = 0;
+  const sysgi_request *r = in->rq->r;
+  size_t before = got;
+  ptrdiff_t rc = 1;
+  in->busy = 1;
+  SYSGI_NOGIL(while (got < n) {
+    rc = r->fe->read_body(r->conn, dst + got, n - got);
+    if (rc <= 0)
+      break;
+    got += (size_t)rc > n - got ? n - got : (size_t)rc;
+  });
+  in->busy = 0;
+  if (in->remaining > 0) {
+    int64_t d = (int64_t)(got - before);
+    in->remaining = in->remaining > d ? in->remaining - d : 0;
+  }
+  if (rc < 0) {
+    unread(in, dst, got);
+    Py_DECREF(b);
+    PyErr_Format(PyExc_OSError,
+                 "error reading the request body (wsgi.input): %s",
+                 sysgi_strerror((int)rc));
+    return NULL;
+  }
+  if (rc == 0)
+    in->eof = 1;
+  if (got < n) {
+    PyObject *s = PyBytes_FromStringAndSize(dst, (Py_ssize_t)got);
+    Py_DECREF(b);
+    return s;
+  }
+  return b;
 }
 
 static PyObject *take(input *in, size_t n) {
@@ -117,6 +224,24 @@ static PyObject *input_read(PyObject *self, PyObject *args) {
   Py_ssize_t size;
   if (!PyArg_ParseTuple(args, "|O:read", &o) || size_arg(o, &size) < 0)
     return NULL;
+  size_t avail = in->end - in->start;
+  if (size >= 0 && avail >= (size_t)size)
+    return take(in, (size_t)size);
+  if (!in->eof && in->rq && in->rq->r->fe->read_body) {
+    /* How much can still come: the result is allocated at its final size
+     * when that is known and not absurd. */
+    int64_t rem = remaining(in);
+    if (rem >= 0) {
+      uint64_t total = (uint64_t)avail + (uint64_t)rem;
+      if (size < 0 || (uint64_t)size > total)
+        size = (Py_ssize_t)total;
+      if ((size_t)size <= avail)
+        return take(in, (size_t)size);
+      return read_direct(in, (size_t)size);
+    }
+    if (size >= 0 && (size_t)size <= 16 * (size_t)CHUNK)
+      return read_direct(in, (size_t)size);
+  }
   for (;;) {
     size_t avail = in->end - in->start;
     if (size >= 0 && avail >= (size_t)size)

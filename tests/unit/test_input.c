@@ -155,3 +155,105 @@ TEST_IMPL(input_after_request) {
   test_done(c);
   return 0;
 }
+
+/* Like run_input, with a CONTENT_LENGTH variable (NULL: none). */
+static fake_conn *run_input_cl(const char *name, const char *expr,
+                               size_t piece, const char *cl) {
+  char src[2048];
+  snprintf(src, sizeof src,
+           "def application(environ, start_response):\n"
+           "    inp = environ['wsgi.input']\n"
+           "    r = %s\n"
+           "    start_response('200 OK', [])\n"
+           "    return [repr(r).encode()]\n", expr);
+  fake_conn *c = test_conn(name, src, "POST", "/");
+  if (cl)
+    fake_var(c, "CONTENT_LENGTH", cl);
+  c->body = body;
+  c->body_len = strlen(body);
+  c->read_piece = piece;
+  ASSERT_EQ(fake_run(c), 0);
+  ASSERT_EQ(c->status, 200);
+  ASSERT_EQ(c->reads_after_eof, 0);
+  return c;
+}
+
+/* read(n) and read() straight into the result, across many small front-end
+ * reads, with and without CONTENT_LENGTH; mixed with readline(). */
+TEST_IMPL(input_read_direct) {
+  static const size_t pieces[] = {0, 1, 3, 7};
+  char cl[32], cl_long[32];
+  snprintf(cl, sizeof cl, "%zu", strlen(body));
+  snprintf(cl_long, sizeof cl_long, "%zu", strlen(body) + 100);
+  const char *all = "b'line one\\nline two\\n\\nlast line without newline'";
+  for (int i = 0; i < 4; i++) {
+    size_t p = pieces[i];
+    const char *cls[] = {NULL, cl};
+    for (int k = 0; k < 2; k++) {
+      fake_conn *c = run_input_cl("dr1", "inp.read()", p, cls[k]);
+      ASSERT_STR_EQ(c->out, all);
+      if (p == 0 && cls[k]) /* known length: one read, no EOF probe */
+        ASSERT_EQ(c->reads, 1);
+      test_done(c);
+      c = run_input_cl("dr2", "inp.read(44)", p, cls[k]);
+      ASSERT_STR_EQ(c->out, all);
+      test_done(c);
+      c = run_input_cl("dr3", "[inp.read(9), inp.read(9), inp.read(1), inp.read()]", p, cls[k]);
+      ASSERT_STR_EQ(c->out, "[b'line one\\n', b'line two\\n', b'\\n', b'last line without newline']");
+      test_done(c);
+      /* readline fills the internal buffer; read() takes what it holds
+       * first, then reads the rest directly. */
+      c = run_input_cl("dr4", "[inp.readline(), inp.read(12), inp.readline(), inp.read()]", p, cls[k]);
+      ASSERT_STR_EQ(c->out, "[b'line one\\n', b'line two\\n\\nla', b'st line without newline', b'']");
+      test_done(c);
+      c = run_input_cl("dr5", "[inp.read(4), inp.readline(), inp.read(1000), inp.read(5), inp.readline()]", p, cls[k]);
+      ASSERT_STR_EQ(c->out, "[b'line', b' one\\n', b'line two\\n\\nlast line without newline', b'', b'']");
+      test_done(c);
+    }
+    /* A short body at EOF: the declared length is longer than what comes. */
+    fake_conn *c = run_input_cl("dr6", "inp.read()", p, cl_long);
+    ASSERT_STR_EQ(c->out, all);
+    test_done(c);
+    c = run_input_cl("dr7", "[inp.read(30), inp.read(100), inp.read()]", p, cl_long);
+    ASSERT_STR_EQ(c->out, "[b'line one\\nline two\\n\\nlast line w', b'ithout newline', b'']");
+    test_done(c);
+    /* A shorter declared length: never more than declared. */
+    c = run_input_cl("dr8", "[inp.read(), inp.read()]", p, "9");
+    ASSERT_STR_EQ(c->out, "[b'line one\\n', b'']");
+    test_done(c);
+    c = run_input_cl("dr9", "[inp.readline(), inp.read(100)]", p, "13");
+    ASSERT_STR_EQ(c->out, "[b'line one\\n', b'line']");
+    test_done(c);
+    /* A huge size with no length: read through the buffer, no giant
+     * allocation. */
+    c = run_input_cl("dr10", "inp.read(1 << 40)", p, NULL);
+    ASSERT_STR_EQ(c->out, all);
+    test_done(c);
+    /* A malformed CONTENT_LENGTH is ignored. */
+    c = run_input_cl("dr11", "inp.read()", p, "12x");
+    ASSERT_STR_EQ(c->out, all);
+    test_done(c);
+  }
+  return 0;
+}
+
+/* A read error after some bytes arrived directly: OSError, and the bytes
+ * already read are not lost for a later read. */
+TEST_IMPL(input_read_direct_error) {
+  fake_conn *c = test_conn("drerr",
+      "def application(environ, start_response):\n"
+      "    inp = environ['wsgi.input']\n"
+      "    try:\n"
+      "        inp.read(10)\n"
+      "        msg = 'no error'\n"
+      "    except OSError as e:\n"
+      "        msg = str(e)\n"
+      "    start_response('200 OK', [])\n"
+      "    return [msg.encode()]\n", "POST", "/");
+  fake_var(c, "CONTENT_LENGTH", "10");
+  c->read_error = 1;
+  ASSERT_EQ(fake_run(c), 0);
+  ASSERT_CONTAINS(c->out, "error reading the request body");
+  test_done(c);
+  return 0;
+}
