@@ -100,20 +100,29 @@ static void finish_sends(sysgi_req *rq) {
 
 /* ---- sending -------------------------------------------------------------- */
 
-int sysgi_send_head(sysgi_req *rq) {
+/* Sends the head if not sent yet. Touches no Python object: called with
+ * the GIL released (it is the first half of a send section, so head and
+ * first chunk cost one GIL release, not two). */
+static int head_nogil(sysgi_req *rq) {
   if (rq->head_sent)
     return rq->send_failed;
   rq->head_sent = 1;
   const sysgi_request *r = rq->r;
-  int rc;
-  SYSGI_NOGIL(rc = r->fe->send_head(r->conn, rq->status, rq->status_line,
-                                    rq->headers, rq->n_headers,
-                                    rq->content_length));
+  int rc = r->fe->send_head(r->conn, rq->status, rq->status_line,
+                            rq->headers, rq->n_headers, rq->content_length);
   if (rc < 0) {
     rq->send_failed = rc;
     return rc;
   }
   return 0;
+}
+
+int sysgi_send_head(sysgi_req *rq) {
+  if (rq->head_sent)
+    return rq->send_failed;
+  int rc;
+  SYSGI_NOGIL(rc = head_nogil(rq));
+  return rc;
 }
 
 /* Applies the declared Content-Length to a chunk of `len` bytes. */
@@ -138,19 +147,19 @@ int sysgi_send_bytes(sysgi_req *rq, PyObject *obj, const char *data,
                      Py_ssize_t len) {
   if (rq->send_failed)
     return rq->send_failed;
-  int rc = sysgi_send_head(rq);
-  if (rc < 0)
-    return rc;
-  if (rq->is_head || rq->truncated)
-    return 0;
-  int64_t n = clamp(rq, len);
-  if (n <= 0)
-    return 0;
+  int64_t n = rq->is_head || rq->truncated ? 0 : clamp(rq, len);
+  if (n <= 0) {
+    int rc = sysgi_send_head(rq);
+    return rc < 0 ? rc : 0;
+  }
   struct sysgi_send_token *t = token_get(rq, obj);
   if (!t)
     return rq->send_failed = SYSGI_E_NOMEM;
   const sysgi_request *r = rq->r;
-  SYSGI_NOGIL(rc = r->fe->send_body(r->conn, data, (size_t)n, t));
+  int rc;
+  SYSGI_NOGIL(rc = head_nogil(rq);
+              if (rc == 0)
+                rc = r->fe->send_body(r->conn, data, (size_t)n, t));
   token_after_send(rq, t, rc);
   if (rc < 0)
     return rq->send_failed = rc;
@@ -158,6 +167,101 @@ int sysgi_send_bytes(sysgi_req *rq, PyObject *obj, const char *data,
   if (rq->inflight)
     sysgi_tokens_reap(rq);
   return rq->send_failed;
+}
+
+/* ---- the deferred response ------------------------------------------------
+ * A list or tuple of bytes totalling at most COALESCE_MAX (the `return
+ * [body]` of nearly every framework) is copied into one C buffer with the
+ * GIL held; the head and that buffer are sent once the interpreter has been
+ * left, so a request takes the GIL once. Nothing is delayed (PEP 3333): no
+ * application code runs between the items of a list, and a list has no
+ * close(). The buffer is C memory: no Python object is read after the GIL
+ * is gone (CVE-2014-0242). */
+#define COALESCE_MAX 65536
+
+struct sysgi_deferred {
+  struct sysgi_send_token token; /* obj NULL: the buffer is ours         */
+  size_t len;
+  char data[];
+};
+
+/* Returns 1 when `seq` was taken for the deferred send, 0 when the caller
+ * should iterate it. */
+static int coalesce(sysgi_req *rq, PyObject *seq) {
+  int list = PyList_CheckExact(seq);
+  if (!rq->started || rq->send_failed || rq->deferred_body ||
+      !(list || PyTuple_CheckExact(seq)))
+    return 0;
+  Py_ssize_t k = list ? PyList_Size(seq) : PyTuple_Size(seq);
+  size_t total = 0;
+  for (Py_ssize_t i = 0; i < k; i++) {
+    PyObject *o = list ? PyList_GetItem(seq, i) : PyTuple_GetItem(seq, i);
+    if (!o || !PyBytes_Check(o)) {
+      PyErr_Clear();
+      return 0; /* the iteration reports it */
+    }
+    total += (size_t)PyBytes_Size(o);
+    if (total > COALESCE_MAX)
+      return 0;
+  }
+  int64_t n = rq->is_head || rq->truncated ? 0 : clamp(rq, (int64_t)total);
+  if (n > 0) {
+    struct sysgi_deferred *d = malloc(sizeof *d + (size_t)n);
+    if (!d)
+      return 0;
+    d->len = 0;
+    for (Py_ssize_t i = 0; i < k && d->len < (size_t)n; i++) {
+      PyObject *o = list ? PyList_GetItem(seq, i) : PyTuple_GetItem(seq, i);
+      char *p;
+      Py_ssize_t m;
+      if (PyBytes_AsStringAndSize(o, &p, &m) < 0) {
+        PyErr_Clear();
+        continue;
+      }
+      size_t c = (size_t)m < (size_t)n - d->len ? (size_t)m
+                                                 : (size_t)n - d->len;
+      memcpy(d->data + d->len, p, c);
+      d->len += c;
+    }
+    rq->deferred_body = d;
+    rq->body_sent += n; /* for the Content-Length check of run() */
+  }
+  rq->deferred = 1;
+  return 1;
+}
+
+/* After the interpreter was left (no GIL, no Python object touched). */
+static void send_deferred(sysgi_req *rq) {
+  const sysgi_request *r = rq->r;
+  struct sysgi_deferred *d = rq->deferred_body;
+  rq->deferred_body = NULL;
+  int rc = head_nogil(rq);
+  if (!d)
+    return;
+  if (rc < 0) {
+    free(d);
+    return;
+  }
+  atomic_init(&d->token.done, 0);
+  d->token.result = 0;
+  d->token.obj = NULL;
+  d->token.next = NULL;
+  d->token.heap = 1;
+  rc = r->fe->send_body(r->conn, d->data, d->len, &d->token);
+  if (rc == SYSGI_PENDING) {
+    if (r->fe->wait_sends)
+      r->fe->wait_sends(r->conn);
+    if (!atomic_load_explicit(&d->token.done, memory_order_acquire)) {
+      /* A front end bug: leaking the buffer is the only safe thing. */
+      sysgi_log_nogil(r, SYSGI_LOG_ERR, "sysgi: the front end did not "
+                      "complete a pending send; its buffer is leaked");
+      return;
+    }
+    rc = d->token.result;
+  }
+  if (rc < 0)
+    rq->send_failed = rc;
+  free(d);
 }
 
 /* ---- wsgi.file_wrapper through fe->send_file ------------------------------ */
@@ -229,19 +333,19 @@ static int try_send_file(sysgi_req *rq, PyObject *wrapper,
   int64_t n = size > pos ? size - pos : 0;
   if (rq->content_length >= 0 && rq->content_length < n)
     n = rq->content_length;
-  if (sysgi_send_head(rq) < 0)
-    return -1;
   if (rq->is_head || n == 0)
-    return 1;
+    return sysgi_send_head(rq) < 0 ? -1 : 1;
   struct sysgi_send_token *t = token_get(rq, wrapper);
   if (!t) {
     rq->send_failed = SYSGI_E_NOMEM;
     return -1;
   }
   int rc;
-  SYSGI_NOGIL(rc = r->fe->send_file(r->conn, h, pos, n, t));
+  SYSGI_NOGIL(rc = head_nogil(rq);
+              if (rc == 0)
+                rc = r->fe->send_file(r->conn, h, pos, n, t));
   token_after_send(rq, t, rc);
-  if (rc == SYSGI_E_UNSUPPORTED)
+  if (rc == SYSGI_E_UNSUPPORTED && !rq->send_failed)
     return 0;
   if (rc < 0) {
     rq->send_failed = rc;
@@ -292,6 +396,8 @@ static int drive(sysgi_req *rq, PyObject *result) {
     if (s)
       return s > 0 ? 1 : 0;
   }
+  if (coalesce(rq, result))
+    return 1;
   PyObject *it = PyObject_GetIter(result);
   if (!it) {
     log_app_error(rq, "the WSGI application returned a non-iterable object:"
@@ -399,8 +505,8 @@ static int run(sysgi_req *rq) {
               r->script_filename);
     status = -1;
   }
-  if (status > 0)
-    sysgi_send_head(rq); /* an empty body: the head is still due */
+  if (status > 0 && !rq->head_sent)
+    rq->deferred = 1; /* the head is still due: sent after leaving */
   /* The front end must be done with every buffer (and file) before the
    * iterable is closed. */
   finish_sends(rq);
@@ -470,6 +576,8 @@ static void rq_init(sysgi_req *rq, const sysgi_request *r, sysgi_interp *ip) {
     rq->free_tokens = &rq->pool[i];
   }
   rq->inflight = NULL;
+  rq->deferred = 0;
+  rq->deferred_body = NULL;
   rq->responder = rq->input = rq->errors = NULL;
 }
 
@@ -494,6 +602,8 @@ int sysgi_handle(const sysgi_request *r) {
   rq_init(&rq, r, ip);
   rc = run(&rq);
   sysgi_interp_leave();
+  if (rq.deferred)
+    send_deferred(&rq);
   sysgi_arena_reset(&rq.arena);
   return rc;
 }

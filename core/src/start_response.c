@@ -95,9 +95,8 @@ static PyObject *responder_write(PyObject *self, PyObject *data) {
   Py_ssize_t n;
   if (PyBytes_AsStringAndSize(data, &p, &n) < 0)
     return NULL;
-  int rc = rq->head_sent ? 0 : sysgi_send_head(rq);
-  if (rc == 0 && n > 0)
-    rc = sysgi_send_bytes(rq, data, p, n);
+  /* The head goes out with the first bytes, in the same GIL release. */
+  int rc = n > 0 ? sysgi_send_bytes(rq, data, p, n) : sysgi_send_head(rq);
   if (rc < 0) {
     PyErr_Format(PyExc_OSError, "write() failed: %s", sysgi_strerror(rc));
     return NULL;

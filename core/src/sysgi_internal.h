@@ -140,6 +140,12 @@ typedef struct sysgi_req {
   int truncated;             /* stopped at the declared Content-Length  */
   int send_failed;           /* the client went away / I/O error        */
 
+  /* A response sent only once the interpreter has been left (one GIL
+   * acquisition per request): the head, and the body of a small list or
+   * tuple copied into C memory (malloc'ed, after a token, see response.c). */
+  int deferred;
+  struct sysgi_deferred *deferred_body; /* NULL: head only               */
+
   /* tokens */
   struct sysgi_send_token pool[SYSGI_TOKEN_POOL];
   struct sysgi_send_token *free_tokens;

@@ -393,3 +393,91 @@ TEST_IMPL(foreign_thread) {
   test_done(c);
   return 0;
 }
+
+/* A small list/tuple is copied and sent with its head after the
+ * interpreter was left: one body send, Content-Length applied, close() of
+ * a list subclass still called, HEAD without body, big lists iterated. */
+TEST_IMPL(response_coalesced) {
+  static const char *app =
+      "closed = []\n"
+      "class L(list):\n"
+      "    def close(self): closed.append(1)\n"
+      "def application(environ, start_response):\n"
+      "    q = environ['QUERY_STRING']\n"
+      "    h = [('Content-Type', 'text/plain')]\n"
+      "    if q.startswith('cl='):\n"
+      "        h.append(('Content-Length', q[3:]))\n"
+      "    if q == 'report':\n"
+      "        start_response('200 OK', h)\n"
+      "        return [repr(closed).encode()]\n"
+      "    w = start_response('200 OK', h)\n"
+      "    if q == 'write':\n"
+      "        w(b'written,')\n"
+      "        return [b'then ', b'list']\n"
+      "    if q == 'tuple':\n"
+      "        return (b'a', b'', b'bc')\n"
+      "    if q == 'sub':\n"
+      "        return L([b'sub', b'class'])\n"
+      "    if q == 'big':\n"
+      "        return [b'x' * 40000, b'y' * 40000]\n"
+      "    if q == 'str':\n"
+      "        return [b'ok', 'not bytes']\n"
+      "    return [b'hello ', b'world']\n";
+  struct {
+    const char *q;
+    const char *method;
+    const char *out;
+    int body_calls;
+    const char *log;
+  } cases[] = {
+      {"", "GET", "hello world", 1, NULL},
+      {"tuple", "GET", "abc", 1, NULL},
+      {"cl=5", "GET", "hello", 1, "content length mismatch"},
+      {"cl=20", "GET", "hello world", 1, "returned 11 of the 20 bytes"},
+      {"cl=11", "GET", "hello world", 1, NULL},
+      {"", "HEAD", "", 0, NULL},
+      {"write", "GET", "written,then list", 2, NULL},
+      {"sub", "GET", "subclass", 2, NULL},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (int async = 0; async < 2; async++) {
+      fake_conn *c = test_conn("coal", app, cases[i].method, "/");
+      fake_var(c, "QUERY_STRING", cases[i].q);
+      c->async = async;
+      ASSERT_EQ(fake_run(c), 0);
+      ASSERT_EQ(c->head_calls, 1);
+      ASSERT_EQ(c->status, 200);
+      ASSERT_EQ(c->body_before_head, 0);
+      ASSERT_EQ(c->corrupted, 0);
+      ASSERT_STR_EQ(c->out ? c->out : "", cases[i].out);
+      ASSERT_EQ(c->body_calls, cases[i].body_calls);
+      if (cases[i].log)
+        ASSERT_LOG(c, cases[i].log);
+      else
+        ASSERT_NO_LOG(c, "content length");
+      test_done(c);
+    }
+  }
+  fake_conn *c = test_conn("coal", app, "GET", "/");
+  fake_var(c, "QUERY_STRING", "report");
+  ASSERT_EQ(fake_run(c), 0);
+  ASSERT_STR_EQ(c->out, "[1, 1]");
+  test_done(c);
+  /* More than 64 KiB: iterated, one send per item. */
+  c = test_conn("coal", app, "GET", "/");
+  fake_var(c, "QUERY_STRING", "big");
+  ASSERT_EQ(fake_run(c), 0);
+  ASSERT_EQ(c->out_len, 80000u);
+  ASSERT_EQ(c->body_calls, 2);
+  test_done(c);
+  /* A non-bytes item: iterated as before, the first item goes out, then
+   * the error aborts the connection. */
+  c = test_conn("coal", app, "GET", "/");
+  fake_var(c, "QUERY_STRING", "str");
+  ASSERT_EQ(fake_run(c), 0);
+  ASSERT_EQ(c->head_calls, 1);
+  ASSERT_LOG(c, "value of type str found");
+  ASSERT_EQ(c->aborted, 1);
+  test_done(c);
+  return 0;
+}
