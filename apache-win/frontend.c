@@ -43,10 +43,13 @@ sysgi_ap_conn *sysgi_ap_conn_create(request_rec *r) {
   c->r = r;
   c->sendfile = dc->enable_sendfile == 1;
   c->declared = -1;
-  /* Apache's own EnableSendfile decides whether the file bucket is sent
-   * with sendfile() or read; WSGIEnableSendfile decides whether the core
-   * hands us the file at all. */
-  c->file_flags = core->enable_sendfile == ENABLE_SENDFILE_ON
+  /* The core hands us every wsgi.file_wrapper around a regular file; it
+   * goes out as a file bucket either way. sendfile() is used only when
+   * both WSGIEnableSendfile and Apache's EnableSendfile are On (the file
+   * carries APR_SENDFILE_ENABLED); otherwise the core output filter maps
+   * or reads it itself, in C, without Python and without the GIL (as
+   * mod_wsgi does with WSGIEnableSendfile Off). */
+  c->file_flags = c->sendfile && core->enable_sendfile == ENABLE_SENDFILE_ON
                       ? APR_SENDFILE_ENABLED : 0;
   return c;
 }
@@ -121,8 +124,6 @@ static int send_file(void *conn, intptr_t os_handle, int64_t offset,
   apr_file_t *f = NULL;
   if (r->connection->aborted)
     return SYSGI_E_CLIENT_GONE;
-  if (!c->sendfile) /* WSGIEnableSendfile Off: the core reads the file */
-    return SYSGI_E_UNSUPPORTED;
   if (!c->bb)
     return SYSGI_E_INVAL;
   if (len <= 0)

@@ -95,11 +95,14 @@ typedef struct sysgi_frontend {
   int (*send_body)(void *conn, const void *data, size_t len,
                    sysgi_send_token *token);
 
-  /* Sends `len` bytes of a file starting at `offset`, the kernel way
-   * (sendfile, TransmitFile, an http.sys file-handle chunk). `os_handle` is
-   * a file descriptor on POSIX and a HANDLE on Windows; it stays open until
-   * the send completes (same token rules as send_body). May be NULL, or
-   * return SYSGI_E_UNSUPPORTED, and the core then reads the file itself. */
+  /* Sends `len` bytes of a file starting at `offset`. The kernel way
+   * (sendfile, TransmitFile, an http.sys file-handle chunk) only when the
+   * request's enable_sendfile is nonzero; otherwise in C without it, or
+   * not at all (SYSGI_E_UNSUPPORTED). `os_handle` is a file descriptor on
+   * POSIX and a HANDLE on Windows; it stays open until the send completes
+   * (same token rules as send_body). May be NULL, or return
+   * SYSGI_E_UNSUPPORTED, and the core then reads the file through Python
+   * (filelike.read(blksize)) in blocks. */
   int (*send_file)(void *conn, intptr_t os_handle, int64_t offset,
                    int64_t len, sysgi_send_token *token);
 
@@ -166,7 +169,13 @@ typedef struct sysgi_request {
   /* Process group name ("" when the app runs in-process). */
   const char *process_group;
 
-  /* Nonzero: wsgi.file_wrapper may use send_file (WSGIEnableSendfile). */
+  /* WSGIEnableSendfile. Nonzero: fe->send_file may use the kernel's
+   * zero-copy file send (sendfile, TransmitFile, an http.sys file-handle
+   * chunk). Zero: it must not; it may still send the file another way in
+   * C (read or map it itself), or return SYSGI_E_UNSUPPORTED and the core
+   * reads the file through Python in blocks. Either way the core offers
+   * every wsgi.file_wrapper around a regular file to fe->send_file. Also
+   * the value of environ['mod_wsgi.enable_sendfile']. */
   int enable_sendfile;
 
   /* The front end's per-request pointer and callbacks. */

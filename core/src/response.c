@@ -319,7 +319,9 @@ static int os_handle(int fd, intptr_t *h) {
 static int try_send_file(sysgi_req *rq, PyObject *wrapper,
                          PyObject *filelike) {
   const sysgi_request *r = rq->r;
-  if (!r->enable_sendfile || !r->fe->send_file || !rq->started)
+  /* Offered whatever enable_sendfile says: the front end decides how
+   * (sysgi.h). */
+  if (!r->fe->send_file || !rq->started)
     return 0;
   PyObject **K = rq->ip->keys;
   int64_t fd = call_int(filelike, K[K_S_FILENO]);

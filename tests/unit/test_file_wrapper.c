@@ -102,12 +102,31 @@ TEST_IMPL(file_wrapper_sendfile) {
 
 TEST_IMPL(file_wrapper_fallback) {
   make_file();
-  /* WSGIEnableSendfile off: read in blocks. */
-  fake_conn *c = fw("offset", 0);
+  /* WSGIEnableSendfile off: still offered to send_file (the front end
+   * sends it without the kernel's sendfile) ... */
+  fake_conn *c = fw("offset&cl=5000", 0);
   ASSERT_EQ(fake_run(c), 0);
-  ASSERT_EQ(c->file_calls, 0);
+  ASSERT_EQ(c->file_calls, 1);
+  ASSERT_EQ(c->file_off, 1000);
+  ASSERT_EQ(c->file_len, 5000);
+  ASSERT_EQ(c->body_calls, 0);
+  check_bytes(c, 1000, 5000);
+  test_done(c);
+  /* ... and read in blocks when the front end refuses. */
+  c = fw("offset", 0);
+  c->file_unsupported = 1;
+  ASSERT_EQ(fake_run(c), 0);
+  ASSERT_EQ(c->file_calls, 1);
   ASSERT_EQ(c->body_calls, (99000 + 4095) / 4096);
   check_bytes(c, 1000, 99000);
+  test_done(c);
+  /* HEAD with sendfile off: head only, the file closed. */
+  c = fw("", 0);
+  c->vars[0].value = "HEAD";
+  ASSERT_EQ(fake_run(c), 0);
+  ASSERT_EQ(c->out_len, 0u);
+  ASSERT_EQ(c->head_calls, 1);
+  ASSERT_EQ(c->file_calls, 0);
   test_done(c);
   /* Front end without send_file, and one that refuses it. */
   c = fw("cl=100", 1);
