@@ -11,7 +11,7 @@ every Apache child. Absolute numbers mean little on a shared machine; the
 ratios within one run are the result.
 
     /usr/bin/python3 bench/run.py                 # full run (~9 min)
-    /usr/bin/python3 bench/run.py --quick         # CI smoke run (~30 s)
+    /usr/bin/python3 bench/run.py --quick         # CI smoke run (~15 s)
     /usr/bin/python3 bench/run.py --wine build-win/service/sysgi.exe
 
 Exit status: 0 whatever the numbers; 1 when a server does not start or does
@@ -39,6 +39,7 @@ REPO = os.path.dirname(HERE)
 MODULES = "/usr/lib/apache2/modules"
 MODWSGI_SO = os.path.join(MODULES, "mod_wsgi.so")
 MIB = 1024 * 1024
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Every app: its URL (the same on every server), the WSGI script, the static
 # file Apache serves as the ceiling, and the request. `target` lists
@@ -428,6 +429,19 @@ def wrk(port, app, seconds, work, threads, connections):
     }
 
 
+def cpu_ticks(pids):
+    """utime + stime of processes (all their threads), in clock ticks."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def summarize(runs):
     rps = [r["rps"] for r in runs]
     return {
@@ -438,6 +452,8 @@ def summarize(runs):
         "errors": sum(r["socket_errors"] + r["non_2xx"] + r["timeouts"]
                       for r in runs),
         "non_2xx": sum(r["non_2xx"] for r in runs),
+        "cpu_us_per_req": (sum(r.get("cpu_us_per_req", 0) for r in runs)
+                           / len(runs)),
         "runs": runs,
     }
 
@@ -524,6 +540,28 @@ def build_report(result):
             row.append("%.2f / %.2f" % (c["p50_ms"], c["p99_ms"]) if c
                        else "-")
         lines.append("| " + " | ".join(row) + " |")
+
+    if any("cpu_us_per_req" in c for app in result["apps"]
+           for c in cells[app].values()):
+        lines += ["", "Server CPU time per request (user + system of the "
+                  "Apache processes, in µs; less sensitive to the machine's "
+                  "other load than req/s):", ""]
+        head = ["app"] + [LABEL[s] for s in servers]
+        if "sysgi" in servers and "modwsgi" in servers:
+            head.append("sysgi/mod_wsgi")
+        if "sysgi" in servers and "static" in servers:
+            head.append("sysgi/static")
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for app in result["apps"]:
+            row = [app]
+            cpu = {s: (cells[app].get(s) or {}).get("cpu_us_per_req")
+                   for s in servers}
+            row += ["%.0f" % cpu[s] if cpu[s] else "-" for s in servers]
+            for other in ("modwsgi", "static"):
+                if "sysgi" in servers and other in servers:
+                    row.append("%.2f" % (cpu["sysgi"] / cpu[other])
+                               if cpu["sysgi"] and cpu[other] else "n/a")
+            lines.append("| " + " | ".join(row) + " |")
 
     lines += ["", "Peak RSS of the Apache child after the run (VmHWM):", "",
               "| server | VmHWM | VmRSS at end |", "|---|---|---|"]
@@ -709,8 +747,16 @@ def run(a):
                     if a.warmup:
                         wrk(s.port, app, a.warmup, work, a.threads,
                             a.connections)
+                    # CPU time of the whole server (parent + child):
+                    # unlike req/s, barely moved by other load.
+                    pids = [s.proc.pid] + s.child_pids()
+                    t0 = cpu_ticks(pids)
                     r = wrk(s.port, app, a.duration, work, a.threads,
                             a.connections)
+                    ticks = cpu_ticks(pids) - t0
+                    r["cpu_us_per_req"] = (ticks * 1e6 / CLK_TCK
+                                           / r["requests"]
+                                           if r["requests"] else 0.0)
                     runs[s.name].append(r)
                     log("%-16s %-22s run %d: %8.0f req/s  p50 %.2f ms  "
                         "p99 %.2f ms%s"
