@@ -133,8 +133,10 @@ static void unread(input *in, const char *p, size_t n) {
   char *b = malloc(n + avail ? n + avail : 1);
   if (!b)
     return; /* the body is broken anyway */
-  memcpy(b, p, n);
-  memcpy(b + n, in->buf + in->start, avail);
+  if (n)
+    memcpy(b, p, n);
+  if (avail)
+    memcpy(b + n, in->buf + in->start, avail);
   free(in->buf);
   in->buf = b;
   in->start = 0;
@@ -157,7 +159,8 @@ static PyObject *read_direct(input *in, size_t n) {
     return NULL;
   char *dst = PyBytes_AsString(b);
   size_t got = in->end - in->start;
-  memcpy(dst, in->buf + in->start, got);
+  if (got)
+    memcpy(dst, in->buf + in->start, got);
   in->start = in->end = 0;
   const sysgi_request *r = in->rq->r;
   size_t before = got;
