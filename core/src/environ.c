@@ -105,7 +105,25 @@ static uint32_t fnv1a(const char *s, size_t *len) {
   return h;
 }
 
+static sysgi_keyptr_entry *keyptr_slot(sysgi_interp *ip, const char *name) {
+  uintptr_t p = (uintptr_t)name;
+  return &ip->keyptr[(p ^ (p >> 8) ^ (p >> 16)) & (SYSGI_KEYCACHE_SIZE - 1)];
+}
+
 PyObject *sysgi_key(sysgi_interp *ip, const char *name) {
+  sysgi_keycache_entry *e;
+  return sysgi_key_entry(ip, name, &e);
+}
+
+PyObject *sysgi_key_entry(sysgi_interp *ip, const char *name,
+                          sysgi_keycache_entry **out) {
+  sysgi_keyptr_entry *ps = keyptr_slot(ip, name);
+  if (ps->ptr == name && ps->e && strcmp(ps->e->name, name) == 0) {
+    *out = ps->e;
+    Py_INCREF(ps->e->key);
+    return ps->e->key;
+  }
+  *out = NULL;
   size_t len;
   uint32_t h = fnv1a(name, &len);
   size_t mask = SYSGI_KEYCACHE_SIZE - 1;
@@ -117,6 +135,8 @@ PyObject *sysgi_key(sysgi_interp *ip, const char *name) {
       break;
     }
     if (e->hash == h && strcmp(e->name, name) == 0) {
+      ps->ptr = name;
+      ps->e = *out = e;
       Py_INCREF(e->key);
       return e->key;
     }
@@ -134,8 +154,11 @@ PyObject *sysgi_key(sysgi_interp *ip, const char *name) {
       slot->hash = h;
       slot->name = copy;
       slot->key = key;
+      slot->val = NULL;
       Py_INCREF(key);
       ip->keycache_used++;
+      ps->ptr = name;
+      ps->e = *out = slot;
     }
   }
   return key;
@@ -200,10 +223,25 @@ PyObject *sysgi_environ_build(sysgi_req *rq) {
         scheme = "https";
       continue;
     }
-    PyObject *key = sysgi_key(ip, n);
+    sysgi_keycache_entry *e;
+    PyObject *key = sysgi_key_entry(ip, n, &e);
     if (!key)
       goto fail;
-    PyObject *val = PyUnicode_DecodeLatin1(v, (Py_ssize_t)strlen(v), NULL);
+    PyObject *val;
+    if (e && e->val && strcmp(e->vbuf, v) == 0) {
+      val = e->val; /* the same value as last time: share the str */
+      Py_INCREF(val);
+    } else {
+      size_t vlen = strlen(v);
+      val = PyUnicode_DecodeLatin1(v, (Py_ssize_t)vlen, NULL);
+      if (e && val && vlen < SYSGI_VALCACHE_LEN) {
+        PyObject *old = e->val;
+        Py_INCREF(val);
+        e->val = val;
+        Py_XDECREF(old);
+        memcpy(e->vbuf, v, vlen + 1);
+      }
+    }
     int rc = val ? PyDict_SetItem(d, key, val) : -1;
     Py_XDECREF(val);
     Py_DECREF(key);

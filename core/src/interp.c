@@ -132,8 +132,13 @@ int sysgi_interp_init_main(void) {
 static void teardown(sysgi_interp *ip) {
   for (size_t i = 0; i < SYSGI_KEYCACHE_SIZE; i++) {
     free(ip->keycache[i].name);
+    ip->keycache[i].name = NULL;
     Py_CLEAR(ip->keycache[i].key);
+    Py_CLEAR(ip->keycache[i].val);
+    ip->keyptr[i].ptr = NULL;
+    ip->keyptr[i].e = NULL;
   }
+  ip->keycache_used = 0;
   for (int k = 0; k < K_COUNT; k++)
     Py_CLEAR(ip->keys[k]);
   Py_CLEAR(ip->base_environ);

@@ -56,13 +56,25 @@ enum sysgi_key {
 };
 
 /* A small open-addressing cache: CGI variable name (C string) -> interned
- * str, so the common names are not decoded and hashed on every request. */
+ * str, so the common names are not decoded and hashed on every request.
+ * Each entry also keeps the last short value seen for that name as a str
+ * (str is immutable: the next request with the same value shares it), and
+ * a direct-mapped table by name pointer finds the entry without hashing
+ * (front ends pass the same literal pointers every request; a hit is
+ * still confirmed with strcmp, so a reused pointer is harmless). */
 #define SYSGI_KEYCACHE_SIZE 256
+#define SYSGI_VALCACHE_LEN 48
 typedef struct sysgi_keycache_entry {
   uint32_t hash;
   char *name;
   PyObject *key;
+  PyObject *val;                  /* last value, or NULL               */
+  char vbuf[SYSGI_VALCACHE_LEN];  /* its bytes, NUL-terminated         */
 } sysgi_keycache_entry;
+typedef struct sysgi_keyptr_entry {
+  const char *ptr;
+  sysgi_keycache_entry *e;
+} sysgi_keyptr_entry;
 
 /* ---- one interpreter (application group) ---------------------------------
  * Created on first use; lives until sysgi_runtime_shutdown(). Every field
@@ -83,6 +95,7 @@ typedef struct sysgi_interp {
   PyObject *builtins;           /* the builtins module                 */
   sysgi_keycache_entry keycache[SYSGI_KEYCACHE_SIZE];
   size_t keycache_used;
+  sysgi_keyptr_entry keyptr[SYSGI_KEYCACHE_SIZE];
 } sysgi_interp;
 
 /* ---- send tokens ---------------------------------------------------------- */
@@ -219,6 +232,9 @@ PyObject *sysgi_script_get(sysgi_interp *ip, sysgi_req *rq, const char *path,
 int sysgi_environ_setup(sysgi_interp *ip);
 PyObject *sysgi_environ_build(sysgi_req *rq);
 PyObject *sysgi_key(sysgi_interp *ip, const char *name);
+/* sysgi_key, and the cache entry of `name` in *e (NULL: not cached). */
+PyObject *sysgi_key_entry(sysgi_interp *ip, const char *name,
+                          sysgi_keycache_entry **e);
 
 /* ---- types: created per interpreter ------------------------------------- */
 PyObject *sysgi_input_type_new(void);

@@ -124,3 +124,34 @@ TEST_IMPL(handle_before_init) {
   test_done(c);
   return 0;
 }
+
+/* The name/value caches: a name pointer reused for another name, the same
+ * name with changing values (short and long). */
+TEST_IMPL(environ_caches) {
+  static char name[16], value[128];
+  const char *vals[] = {"one", "two", "one", "", NULL, "one"};
+  char longv[100];
+  memset(longv, 'L', sizeof longv - 1);
+  longv[sizeof longv - 1] = '\0';
+  vals[4] = longv;
+  for (int i = 0; i < 12; i++) {
+    fake_conn *c = test_conn("envc", dump_app, "GET", "/");
+    snprintf(name, sizeof name, "HTTP_X_%c", 'A' + i % 3);
+    snprintf(value, sizeof value, "%s", vals[i % 6]);
+    fake_var(c, name, value);
+    fake_var(c, "HTTP_CONST", "same every time");
+    ASSERT_EQ(fake_run(c), 0);
+    char want[256];
+    snprintf(want, sizeof want, "%s\tstr\t'%s'", name, vals[i % 6]);
+    ASSERT_CONTAINS(c->out, want);
+    ASSERT_CONTAINS(c->out, "HTTP_CONST\tstr\t'same every time'");
+    for (int k = 0; k < 3; k++) {
+      char other[32];
+      snprintf(other, sizeof other, "HTTP_X_%c\t", 'A' + k);
+      if (k != i % 3)
+        ASSERT(!strstr(c->out, other));
+    }
+    test_done(c);
+  }
+  return 0;
+}
