@@ -244,12 +244,16 @@ int sysgi_python_load(const wchar_t *home, char *err, size_t err_len,
   size_t missing = 0;
   char names[300] = "";
   for (size_t i = 0; i < sysgi_py_n_imports; i++) {
-    FARPROC p = GetProcAddress(mod, sysgi_py_imports[i].name);
-    /* A name that joined the Stable ABI after 3.8 (PyInterpreterState_Get,
-     * 3.9) is missing from 3.8's python3.dll but exported by every
-     * python3XY.dll since 3.8: take it from the versioned DLL. */
+    const char *name = sysgi_py_imports[i].name;
+    FARPROC p = GetProcAddress(mod, name);
+    /* PyInterpreterState_Get joined the Stable ABI in 3.9: 3.8's
+     * python3.dll lacks it, and python38.dll exports the same function
+     * under its 3.8 name, _PyInterpreterState_Get. */
+    HMODULE versioned_mod = pinned ? pinned : mod;
     if (!p && pinned)
-      p = GetProcAddress(pinned, sysgi_py_imports[i].name);
+      p = GetProcAddress(pinned, name);
+    if (!p && strcmp(name, "PyInterpreterState_Get") == 0)
+      p = GetProcAddress(versioned_mod, "_PyInterpreterState_Get");
     *sysgi_py_imports[i].slot = (void *)p;
     if (!p) {
       size_t used = strlen(names);

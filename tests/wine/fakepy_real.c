@@ -17,3 +17,16 @@ __declspec(dllexport) fake_object *PyExc_TypeError = &type_error;
 __declspec(dllexport) const char *Py_GetVersion(void) {
   return "3.99.0 (loader test)";
 }
+
+/* Python 3.9+ exports PyInterpreterState_Get; 3.8 exported the same
+ * function as _PyInterpreterState_Get (FAKEPY_38 builds that variant). */
+static fake_object interp = {1, "interpreter"};
+#ifdef FAKEPY_38
+__declspec(dllexport) fake_object *_PyInterpreterState_Get(void) {
+  return &interp;
+}
+#else
+__declspec(dllexport) fake_object *PyInterpreterState_Get(void) {
+  return &interp;
+}
+#endif

@@ -23,17 +23,20 @@ typedef struct fake_object {
 __declspec(dllimport) const char *Py_GetVersion(void);
 __declspec(dllimport) extern fake_object *PyExc_TypeError;
 __declspec(dllimport) extern fake_object _Py_NoneStruct;
+__declspec(dllimport) fake_object *PyInterpreterState_Get(void);
 
 /* The table the build generates for sysgi.exe, written by hand. */
 void *__imp_Py_GetVersion;
 void *__imp_PyExc_TypeError;
 void *__imp__Py_NoneStruct;
+void *__imp_PyInterpreterState_Get;
 const sysgi_py_import sysgi_py_imports[] = {
     {"Py_GetVersion", &__imp_Py_GetVersion},
     {"PyExc_TypeError", &__imp_PyExc_TypeError},
     {"_Py_NoneStruct", &__imp__Py_NoneStruct},
+    {"PyInterpreterState_Get", &__imp_PyInterpreterState_Get},
 };
-const size_t sysgi_py_n_imports = 3;
+const size_t sysgi_py_n_imports = 4;
 
 int main(void) {
   int argc;
@@ -56,6 +59,8 @@ int main(void) {
   int b3 = strcmp(_Py_NoneStruct.magic, "none-object") != 0 ||
            (void *)&_Py_NoneStruct != __imp__Py_NoneStruct;
   printf("%s data object %s\n", b3 ? "FAIL" : "ok", _Py_NoneStruct.magic);
+  int b4 = strcmp(PyInterpreterState_Get()->magic, "interpreter") != 0;
+  printf("%s function interpreter\n", b4 ? "FAIL" : "ok");
   fflush(stdout);
-  return bad || b2 || b3;
+  return bad || b2 || b3 || b4;
 }
