@@ -23,6 +23,19 @@ APPS = os.path.join(HERE, "apps")
 EXAMPLES = os.path.join(apache_fixture.REPO, "examples")
 
 
+def pytest_sessionstart(session):
+    """Apache's children run as www-data when the tests run as root, and
+    they load apps straight from this checkout: a clone made in a private
+    directory (mktemp -d is 0700) must be traversable, or every such app is
+    a 403. make_public() only adds search (o+x) to the parents."""
+    if os.geteuid() == 0:
+        for d in (APPS, EXAMPLES):
+            apache_fixture.make_public(d)
+            for root, dirs, _ in os.walk(d):
+                for name in dirs:
+                    os.chmod(os.path.join(root, name), 0o755)
+
+
 def pytest_addoption(parser):
     parser.addoption("--module-path", default=None,
                      help="mod_sysgi.so to test (default: $SYSGI_MODULE, "
