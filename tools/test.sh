@@ -54,6 +54,12 @@ pysrc="$root/.deps/python-src"
 if step "native build" cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
    step "native compile" cmake --build build -j"$jobs"; then
   run_ctest "native tests" build
+  # One named result per item of the seed change log (issue: the conformance
+  # list reads like the change log), from CTest's full log.
+  echo "== conformance results (tests/conformance, one per change-log item)"
+  grep -E '^tests/conformance/.*(PASSED|FAILED|ERROR|SKIPPED|XFAIL)' \
+    build/Testing/Temporary/LastTest.log 2>/dev/null | sed -E 's/ +\[ *[0-9]+%\]$//' ||
+    echo "(no conformance results found)"
 fi
 
 if [ $skip_asan = 0 ]; then
