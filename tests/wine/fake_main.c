@@ -40,6 +40,7 @@ static sysgi_httpsys *start_server(const char *mount, unsigned threads,
   cfg.n_urls = 1;
   cfg.mount = mount;
   cfg.script_filename = "C:\\app.py";
+  cfg.enable_sendfile = 1; /* the file-handle chunk tests need it */
   cfg.threads = threads;
   cfg.max_queued = max_queued;
   cfg.receives = 2;
