@@ -172,6 +172,8 @@ static void add_modwsgi_vars(request_rec *r, const char *group,
   put(e, "mod_wsgi.script_name", v ? v : "");
   put(e, "mod_wsgi.script_reloading", reloading ? "1" : "0");
   put(e, "mod_wsgi.script_start", dec(num + 48, (apr_int64_t)apr_time_now()));
+  /* The core turns "X.Y.Z" into mod_wsgi's tuple (2, 4, 55). */
+  put(e, "apache.version", sysgi_ap_version);
 }
 
 void sysgi_ap_build_request(request_rec *r, const char *script,

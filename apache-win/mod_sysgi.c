@@ -19,6 +19,8 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp) {
   return OK;
 }
 
+char sysgi_ap_version[32] = "2.4.0";
+
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
                        apr_pool_t *ptemp, server_rec *s) {
   /* "Server: Apache/2.4 ... mod_sysgi/0.1.0 Python/3.11", like mod_wsgi. */
@@ -26,6 +28,10 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                                sysgi_version(),
                                                SYSGI_PYTHON_VERSION));
   sysgi_ap_retrieve_ssl_fns();
+  ap_version_t v;
+  ap_get_server_revision(&v);
+  apr_snprintf(sysgi_ap_version, sizeof sysgi_ap_version, "%d.%d.%d",
+               v.major, v.minor, v.patch);
   return OK;
 }
 

@@ -79,6 +79,10 @@ void sysgi_reset_globals(apr_pool_t *pconf);
 /* ---- runtime (runtime.c): Python per child process --------------------- */
 
 void sysgi_ap_child_init(apr_pool_t *pchild, server_rec *s);
+
+/* "major.minor.patch" of the running httpd (set in post_config), passed to
+ * the core as the variable apache.version. */
+extern char sysgi_ap_version[32];
 /* 0 when Python is up; else logs a line for this request and returns the
  * error (the caller answers 503). */
 int sysgi_ap_runtime_check(request_rec *r);

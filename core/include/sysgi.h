@@ -144,7 +144,9 @@ typedef struct sysgi_request {
    * SERVER_PORT, SERVER_PROTOCOL, REMOTE_ADDR, REMOTE_PORT, HTTP_*,
    * CONTENT_TYPE, CONTENT_LENGTH, and anything else the server sets
    * (DOCUMENT_ROOT, SERVER_SOFTWARE, SetEnv values, "mod_wsgi.*" strings).
-   * Values become str in environ, decoded as latin-1. The core itself adds
+   * Values become str in environ, decoded as latin-1, except
+   * "apache.version" ("2.4.55"), which becomes mod_wsgi's tuple of ints
+   * (2, 4, 55). The core itself adds
    * wsgi.*, the typed mod_wsgi.* keys and removes HTTPS (see the README). */
   const sysgi_header *vars;
   size_t n_vars;

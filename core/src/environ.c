@@ -204,6 +204,36 @@ static int set_default(PyObject *d, PyObject *key, PyObject *from) {
   return set_str(d, key, "");
 }
 
+/* Sets d[name] to the tuple of the dot-separated integers of v ("2.4.55"
+ * -> (2, 4, 55)); a part that is not a number ends the tuple. */
+static int set_version_tuple(sysgi_interp *ip, PyObject *d, const char *name,
+                             const char *v) {
+  long parts[4];
+  int n = 0;
+  while (n < 4 && *v >= '0' && *v <= '9') {
+    long x = 0;
+    while (*v >= '0' && *v <= '9' && x < 100000000)
+      x = x * 10 + (*v++ - '0');
+    parts[n++] = x;
+    if (*v != '.')
+      break;
+    v++;
+  }
+  PyObject *t = PyTuple_New(n);
+  for (int i = 0; t && i < n; i++) {
+    PyObject *x = PyLong_FromLong(parts[i]);
+    if (!x || PyTuple_SetItem(t, i, x) < 0) {
+      Py_CLEAR(t);
+      break;
+    }
+  }
+  PyObject *key = t ? sysgi_key(ip, name) : NULL;
+  int rc = key ? PyDict_SetItem(d, key, t) : -1;
+  Py_XDECREF(key);
+  Py_XDECREF(t);
+  return rc;
+}
+
 PyObject *sysgi_environ_build(sysgi_req *rq) {
   sysgi_interp *ip = rq->ip;
   const sysgi_request *r = rq->r;
@@ -221,6 +251,13 @@ PyObject *sysgi_environ_build(sysgi_req *rq) {
     if (n[0] == 'H' && strcmp(n, "HTTPS") == 0) {
       if (truthy(v))
         scheme = "https";
+      continue;
+    }
+    /* mod_wsgi gives apache.version as a tuple of ints (apps compare it
+     * with (2, 4)); the contract carries strings, so it is "X.Y.Z". */
+    if (n[0] == 'a' && strcmp(n, "apache.version") == 0) {
+      if (set_version_tuple(ip, d, n, v) < 0)
+        goto fail;
       continue;
     }
     sysgi_keycache_entry *e;

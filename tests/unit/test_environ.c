@@ -14,6 +14,7 @@ TEST_IMPL(environ_keys) {
   fake_var(c, "QUERY_STRING", "x=1&utf=%C3%A9");
   fake_var(c, "HTTP_USER_AGENT", "caf\xe9/1"); /* latin-1 byte */
   fake_var(c, "mod_wsgi.request_id", "abc");
+  fake_var(c, "apache.version", "2.4.71");
   c->req.enable_sendfile = 1;
   ASSERT_EQ(fake_run(c), 0);
   ASSERT_EQ(c->status, 200);
@@ -42,6 +43,7 @@ TEST_IMPL(environ_keys) {
   ASSERT_CONTAINS(o, "mod_wsgi.thread_requests\tint\t0");
   ASSERT_CONTAINS(o, "mod_wsgi.total_requests\tint\t1");
   ASSERT_CONTAINS(o, "mod_wsgi.version\ttuple\t(0, 1, 0)");
+  ASSERT_CONTAINS(o, "apache.version\ttuple\t(2, 4, 71)");
   ASSERT_CONTAINS(o, "mod_wsgi.request_id\tstr\t'abc'");
   ASSERT_CONTAINS(o, "mod_wsgi.path_info\tstr\t'/env/sub'");
   ASSERT_CONTAINS(o, "mod_wsgi.script_name\tstr\t''");
