@@ -1,6 +1,7 @@
-"""The WSGI environ: the keys of /work/shared/reference/environ-modwsgi.txt
-(real mod_wsgi 4.9.4), and a side-by-side comparison with Debian's mod_wsgi
-on this machine for the same request.
+"""The WSGI environ: the keys of data/environ-modwsgi.txt (a copy of the
+project's shared/reference/environ-modwsgi.txt: real mod_wsgi 4.9.4), and a
+side-by-side comparison with Debian's mod_wsgi on this machine for the same
+request.
 
 Deliberate differences (the rest must match):
 - apache.version is a tuple of ints as in mod_wsgi, but of the running
@@ -20,7 +21,8 @@ import requests
 
 from conftest import EXAMPLES
 
-REFERENCE = "/work/shared/reference/environ-modwsgi.txt"
+REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data",
+                         "environ-modwsgi.txt")
 QUERY = "x=1&y=a%20b&flag&empty=&utf=%C3%A9"
 HEADERS = {"User-Agent": "wsgibench-env/1", "X-Bench-Header": "one",
            "Accept": "*/*"}
