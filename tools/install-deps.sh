@@ -13,7 +13,7 @@ packages=(
   python3 python3-dev python3-pytest python3-requests python3-flask python3-django
   apache2 apache2-dev libapache2-mod-wsgi-py3 openssl strace
   gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 wine wine64 wixl
-  wrk xz-utils
+  wrk xz-utils valgrind
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # Runs every test sysgi has, in the order a failure is cheapest to read:
 #   1. native build (core, mod_sysgi): unit, Apache and conformance tests;
-#   2. the core's unit tests again under AddressSanitizer + UBSan;
+#   2. the core's unit tests again under AddressSanitizer + UBSan, and under
+#      valgrind (memcheck, Python's allocations made visible to it);
 #   3. the Windows cross build (mingw-w64) and its tests under Wine;
 #   4. a smoke run of the benchmark script (checks that it works, not speed).
 # Each step is a CTest run; the last line sums them up.
-# Usage: tools/test.sh [--skip-asan] [--skip-wine] [--skip-bench]
+# Usage: tools/test.sh [--skip-asan] [--skip-valgrind] [--skip-wine] [--skip-bench]
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 jobs=$(nproc 2>/dev/null || echo 2)
-skip_asan=0 skip_wine=0 skip_bench=0
+skip_asan=0 skip_valgrind=0 skip_wine=0 skip_bench=0
 for a in "$@"; do
   case "$a" in
     --skip-asan) skip_asan=1 ;;
+    --skip-valgrind) skip_valgrind=1 ;;
     --skip-wine) skip_wine=1 ;;
     --skip-bench) skip_bench=1 ;;
-    *) echo "usage: tools/test.sh [--skip-asan] [--skip-wine] [--skip-bench]" >&2; exit 2 ;;
+    *) echo "usage: tools/test.sh [--skip-asan] [--skip-valgrind] [--skip-wine] [--skip-bench]" >&2; exit 2 ;;
   esac
 done
 
@@ -67,6 +69,12 @@ if [ $skip_asan = 0 ]; then
         -DSYSGI_BUILD_APACHE=OFF -DSYSGI_SANITIZE=address,undefined >/dev/null &&
      step "asan compile" cmake --build build-asan -j"$jobs"; then
     run_ctest "unit tests under ASan+UBSan" build-asan
+  fi
+fi
+
+if [ $skip_valgrind = 0 ] && [ -x build/tests/unit/sysgi_unit_tests ]; then
+  if step "unit tests under valgrind" bash tests/unit/valgrind.sh build; then
+    total_pass=$((total_pass + 1))
   fi
 fi
 
