@@ -312,9 +312,11 @@ static Py_ssize_t live_foreign_threads(void) {
     Py_XDECREF(alive);
     Py_XDECREF(t);
   }
-  if (live < 0 || PyErr_Occurred()) {
+  /* A failed look-up leaves the count unknown: not ending the interpreter
+   * is the safe answer (ending it with a live thread aborts). */
+  if (PyErr_Occurred()) {
     PyErr_Clear();
-    live = live < 0 ? -1 : live;
+    live = -1;
   }
   Py_XDECREF(seq);
   Py_XDECREF(dummy);
@@ -364,11 +366,15 @@ int sysgi_interp_shutdown_all(void) {
     if (live == 0) {
       Py_EndInterpreter(t);
     } else {
-      char msg[300];
+      char msg[300], count[32];
+      if (live > 0)
+        snprintf(count, sizeof count, "%zd", live);
+      else
+        snprintf(count, sizeof count, "an unknown number of");
       snprintf(msg, sizeof msg, "sysgi: application group '%s' still runs "
-               "%zd thread(s) of its own at shutdown: its interpreter is left "
+               "%s thread(s) of its own at shutdown: its interpreter is left "
                "to the process exit, and Python is not finalized", ip->name,
-               live);
+               count);
       PyThreadState_Swap(mts);
       sysgi_log(NULL, SYSGI_LOG_WARN, "%s", msg);
       ended_all = 0;

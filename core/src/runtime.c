@@ -104,7 +104,16 @@ static int remember_sys_settings(const sysgi_runtime_config *cfg) {
   return 0;
 }
 
-static int add_venv_site(const char *site);
+/* A virtual environment's site-packages (and its .pth files). */
+static int add_venv_site(const char *site) {
+  if (!*site)
+    return 0;
+  PyObject *m = PyImport_ImportModule("site");
+  PyObject *r = m ? PyObject_CallMethod(m, "addsitedir", "s", site) : NULL;
+  Py_XDECREF(m);
+  Py_XDECREF(r);
+  return r ? 0 : -1;
+}
 
 int sysgi_runtime_setup_sys(void) {
   PyObject *path = PySys_GetObject("path"); /* borrowed */
@@ -123,17 +132,6 @@ int sysgi_runtime_setup_sys(void) {
       PySys_SetObject("dont_write_bytecode", Py_True) < 0)
     return -1;
   return add_venv_site(sysgi_rt.venv_site);
-}
-
-/* A virtual environment's site-packages (and its .pth files). */
-static int add_venv_site(const char *site) {
-  if (!*site)
-    return 0;
-  PyObject *m = PyImport_ImportModule("site");
-  PyObject *r = m ? PyObject_CallMethod(m, "addsitedir", "s", site) : NULL;
-  Py_XDECREF(m);
-  Py_XDECREF(r);
-  return r ? 0 : -1;
 }
 
 int sysgi_runtime_init(const sysgi_runtime_config *cfg) {
