@@ -182,8 +182,10 @@ BAD = [
      [["{ini}:2: [process-group:g] user: not supported on Windows"]]),
     ("config_file_inside_the_ini", "[server]\nconfig-file = {root}\n",
      [["{ini}:2: [server] config-file: cannot be set in the file it names"]]),
-    ("empty_value", "[server]\npython-home =\n",
+    ("empty_value", "[server]\npython-home =\n[app:/]\nscript = {root}\n",
      [["{ini}:2: [server] python-home: no value after '='"]]),
+    ("no_application", "; nothing to serve\n[server]\nthreads = 2\n",
+     [["{ini}: no application: add an [app:/MOUNT] section"]]),
 ]
 
 
