@@ -424,3 +424,71 @@ def test_serve_bad_ini_lists_every_error_and_exits_1(wine, site):
                  "%s:7: [app:/x] colour: unknown setting" % w):
         assert part in err, (part, err)
     assert "sysgi: serving" not in out
+
+
+EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "examples", "sysgi.ini")
+
+
+def example_blocks():
+    """{section kind: {key: (value, line number)}} of examples/sysgi.ini's
+    commented-out settings ("[app:/]" -> "app")."""
+    blocks, kind = {}, None
+    with open(EXAMPLE, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\r\n")
+            m = re.match(r"^;?\[(server|app|process-group)\b.*\]$", line)
+            if m:
+                kind = m.group(1)
+                blocks[kind] = {}
+            m = re.match(r"^;([a-z-]+) = (.*)$", line)
+            if m and kind:
+                assert m.group(1) not in blocks[kind], (n, line)
+                blocks[kind][m.group(1)] = (m.group(2), n)
+    return blocks
+
+
+def test_example_ini_shows_every_setting_with_its_default(wine):
+    table = os.environ.get("SYSGI_CONFIG_TABLE", "")
+    r = subprocess.run(["wine", table], env=wine, timeout=120,
+                       capture_output=True)
+    assert r.returncode == 0, r
+    rows = [l.split("\t") for l in
+            r.stdout.decode().replace("\r\n", "\n").splitlines()]
+    assert len(rows) >= 40
+    blocks = example_blocks()
+    seen = set()
+    for key, scope, default, _reg, _dir, _help in rows:
+        if key == "config-file":
+            continue  # cannot be set in the file; the example says why
+        assert key in blocks[scope], "examples/sysgi.ini lacks [%s] %s" % (
+            scope, key)
+        value, line = blocks[scope][key]
+        if default not in ("-", "(server)"):
+            assert value == default, (scope, key, value, default, line)
+        seen.add((scope, key))
+    extra = {(s, k) for s in blocks for k in blocks[s]} - seen
+    assert not extra, "not in the model's table: %s" % sorted(extra)
+
+
+def test_example_ini_is_valid_with_its_defaults(wine, site):
+    # The [server] defaults uncommented, and one application added.
+    lines = open(EXAMPLE, encoding="utf-8").read().splitlines()
+    out, kind, uncommented = [], None, []
+    for line in lines:
+        if re.match(r"^;?\[", line):
+            kind = line
+        m = re.match(r"^;([a-z-]+) = ", line)
+        if kind == "[server]" and m and m.group(1) not in (
+                "python-home", "python-path", "log-file"):
+            line = line[1:]
+            uncommented.append((m.group(1), len(out) + 1))
+        out.append(line)
+    out += ["[app:/]", "script = %s" % site["root"]]
+    ini = site["dir"] / "example.ini"
+    ini.write_text("\n".join(out) + "\n", encoding="utf-8")
+    assert len(uncommented) >= 8
+    rc, dump, err = check(wine, ini)
+    assert rc == 0, err
+    for key, line in uncommented:
+        assert dump_line(dump, key)[1] == "%s:%d" % (winpath(ini), line), key
