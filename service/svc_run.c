@@ -163,6 +163,10 @@ int svc_run(const sysgi_config *cfg, HANDLE stop_event,
   const sysgi_server_settings *s = sysgi_config_server(cfg);
   int rc;
 
+  if (stop_requested(stop_event)) {
+    svc_logf(SYSGI_LOG_INFO, "stop requested before startup: not starting");
+    return 0;
+  }
   progress_at(progress, ctx, "loading Python");
   int python_ok = start_python(s);
   if (python_ok && !stop_requested(stop_event)) {
