@@ -454,3 +454,50 @@ CTEST(dump_order) {
   free(d);
   sysgi_config_free(c);
 }
+
+/* The example of DESIGN.md section 4, with this machine's paths. */
+CTEST(design_example) {
+  sysgi_config *c = new_cfg(1);
+  char home[1200], venv[1200], script[1200];
+  snprintf(home, sizeof home, "%s", ct_make("Python312/"));
+  snprintf(venv, sizeof venv, "%s", ct_make("venvs/"));
+  snprintf(venv, sizeof venv, "%s", ct_make("venvs/mysite/"));
+  ct_make("sites/");
+  ct_make("sites/mysite/");
+  snprintf(script, sizeof script, "%s", ct_make("sites/mysite/wsgi.py"));
+  struct {
+    const char *section, *key, *value;
+  } lines[] = {
+      {"server", "listen", "http://+:8080/"},
+      {"server", "threads", "16"},
+      {"server", "python-home", home},
+      {"server", "enable-sendfile", "off"},
+      {"app:/", "script", script},
+      {"app:/", "application-group", "%{GLOBAL}"},
+      {"app:/", "process-group", "mysite"},
+      {"process-group:mysite", "processes", "2"},
+      {"process-group:mysite", "threads", "15"},
+      {"process-group:mysite", "python-home", venv},
+      {"process-group:mysite", "lang", "en_US.UTF-8"},
+      {"process-group:mysite", "locale", "en_US.UTF-8"},
+      {"process-group:mysite", "memory-limit", "512M"},
+      {"process-group:mysite", "virtual-memory-limit", "2G"},
+  };
+  for (unsigned i = 0; i < sizeof lines / sizeof *lines; i++) {
+    sysgi_origin o = {SYSGI_ORIGIN_FILE, "sysgi.ini", i + 2};
+    CHECK_EQ(sysgi_config_set(c, lines[i].section, lines[i].key,
+                              lines[i].value, &o), 0);
+  }
+  CHECK_EQ(sysgi_config_finish(c), 0);
+  CHECK_STR(ct_errors(c), "");
+  CHECK_EQ(sysgi_config_server(c)->threads, 16);
+  const sysgi_app_settings *a = sysgi_config_match(c, "/anything", NULL);
+  CHECK(a);
+  CHECK_STR(a->application_group, "%{GLOBAL}");
+  const sysgi_group_settings *g = sysgi_config_find_group(c, a->process_group);
+  CHECK(g);
+  CHECK_EQ(g->processes, 2);
+  CHECK_STR(g->python_home, venv);
+  CHECK_EQ(g->virtual_memory_limit, 2ull << 30);
+  sysgi_config_free(c);
+}
