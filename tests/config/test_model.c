@@ -188,7 +188,7 @@ CTEST(defaults_and_inheritance) {
   CHECK_EQ(sysgi_config_finish(c), 0);
   const sysgi_server_settings *s = sysgi_config_server(c);
   CHECK_EQ(s->n_listen, 1);
-  CHECK_STR(s->listen[0], "http://+:8000/");
+  CHECK_STR(s->listen[0], "http://127.0.0.1:8000/");
   CHECK_EQ(s->threads, 8);
   CHECK_EQ(s->max_queued, 64);
   CHECK_STR(s->python_home, home);
@@ -196,6 +196,7 @@ CTEST(defaults_and_inheritance) {
   CHECK_EQ(s->enable_sendfile, 1);
   CHECK_EQ(s->dont_write_bytecode, 0);
   CHECK_EQ(s->case_insensitive_paths, 0);
+  CHECK_EQ(s->case_sensitivity, -1);
   CHECK_EQ(s->shutdown_timeout_ms, 5000);
   CHECK(!s->log_file);
   CHECK_EQ(s->log_level, SYSGI_LOG_INFO);
@@ -359,6 +360,24 @@ CTEST(mount_collisions) {
   CHECK_EQ(sysgi_config_n_apps(c), 4);
   CHECK_STR(sysgi_config_get(c, "app:/shop", "callable-object", NULL), "app");
   sysgi_config_free(c);
+  /* case-sensitivity = on overrides the platform's default */
+  c = new_cfg(1);
+  CHECK_EQ(sysgi_config_set(c, "server", "case-sensitivity", "on", &REG), 0);
+  CHECK_EQ(sysgi_config_set(c, "app:/Blog", "script", script, &INI3), 0);
+  CHECK_EQ(sysgi_config_set(c, "app:/blog", "script", script, &INI7), 0);
+  CHECK_EQ(sysgi_config_finish(c), 0);
+  CHECK_EQ(sysgi_config_server(c)->case_insensitive_paths, 0);
+  CHECK_EQ(sysgi_config_server(c)->case_sensitivity, 1);
+  CHECK_STR(sysgi_config_match(c, "/blog/x", NULL)->mount, "/blog");
+  CHECK(!sysgi_config_match(c, "/BLOG/x", NULL));
+  sysgi_config_free(c);
+  c = new_cfg(0);
+  CHECK_EQ(sysgi_config_set(c, "server", "case-sensitivity", "off", &INI3), 0);
+  CHECK_EQ(sysgi_config_set(c, "app:/Blog", "script", script, &INI3), 0);
+  CHECK_EQ(sysgi_config_finish(c), 0);
+  CHECK_EQ(sysgi_config_server(c)->case_insensitive_paths, 1);
+  CHECK_STR(sysgi_config_match(c, "/BLOG/x", NULL)->mount, "/Blog");
+  sysgi_config_free(c);
   /* POSIX: /Blog and /blog are two apps */
   c = new_cfg(0);
   CHECK_EQ(sysgi_config_set(c, "app:/Blog", "script", script, &INI3), 0);
@@ -428,7 +447,7 @@ CTEST(dump_order) {
   sysgi_config_dump(c, dump_line, d);
   CHECK_EQ(d->lines, per[SYSGI_SCOPE_SERVER] + 2 * per[SYSGI_SCOPE_APP] +
                          2 * per[SYSGI_SCOPE_GROUP]);
-  const char *p_srv = strstr(d->text, "[server] listen = http://+:8000/ (default)\n");
+  const char *p_srv = strstr(d->text, "[server] listen = http://127.0.0.1:8000/ (default)\n");
   const char *p_thr = strstr(d->text, "[server] threads = 12 (registry HKLM\\SOFTWARE\\sysgi\\Threads)\n");
   const char *p_root = strstr(d->text, "[app:/] script = ");
   const char *p_wiki = strstr(d->text, "[app:/wiki] script = ");
