@@ -91,6 +91,21 @@ def test_good_directives_accepted(tmp_path, module_path):
     assert ok, out
 
 
+def test_wrong_python_home_is_a_warning_not_an_error(tmp_path, module_path):
+    """Apache still starts (requests answer 503, tested elsewhere), but the
+    model's check names the problem at configuration time."""
+    work = apache_fixture.make_public(str(tmp_path / "httpd"))
+    missing = str(tmp_path / "no-such-python")
+    conf = apache_fixture.write_config(work, apache_fixture.free_port(), [
+        "WSGIPythonHome " + missing,
+        "WSGIPythonPath /tmp:" + missing + "-lib",
+    ], module_path=module_path)
+    ok, out = apache_fixture.check_config(conf)
+    assert ok, out
+    assert "WSGIPythonHome: no such directory: " + missing in out
+    assert "WSGIPythonPath: no such file or directory: " + missing + "-lib" in out
+
+
 # ---- mounts: the configuration model's matcher --------------------------------
 
 def test_case_sensitivity_off_matches_any_case(servers):
