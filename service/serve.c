@@ -40,6 +40,8 @@ static HANDLE stop_event;
 static BOOL WINAPI on_ctrl(DWORD type) {
   if (type == CTRL_C_EVENT || type == CTRL_BREAK_EVENT ||
       type == CTRL_CLOSE_EVENT || type == CTRL_SHUTDOWN_EVENT) {
+    svc_logf(SYSGI_LOG_INFO, "stop requested (console event %lu)",
+             (unsigned long)type);
     SetEvent(stop_event);
     return TRUE;
   }
