@@ -14,7 +14,9 @@
  * (log-level debug).
  *
  * Exit codes: 2 for a usage error (a bad flag or flag value), 1 when the
- * configuration is invalid or the server cannot listen, 0 after Ctrl-C.
+ * configuration is invalid or the server cannot listen, 0 after Ctrl-C, 3
+ * when requests were still running in the application after the shutdown
+ * timeout (Python is then not finalized).
  */
 #include <winsock2.h>
 #include <windows.h>
@@ -334,7 +336,14 @@ int sysgi_serve(int argc, wchar_t **argv) {
     if (!rc) {
       stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
       SetConsoleCtrlHandler(on_ctrl, TRUE);
-      rc = svc_run(cfg, stop_event, on_progress, cfg) != 0;
+      rc = svc_run(cfg, stop_event, on_progress, cfg);
+      if (rc == SYSGI_E_TIMEOUT) {
+        /* Requests still run in Python (logged): exit under them. */
+        fflush(stdout);
+        svc_log_close();
+        ExitProcess(3);
+      }
+      rc = rc != 0;
       if (!rc) {
         printf("sysgi: stopped\n");
         fflush(stdout);
