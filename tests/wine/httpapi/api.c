@@ -26,7 +26,8 @@
  *    response, else chunked for HTTP/1.1 or close-delimited for 1.0; no
  *    body for HEAD, 1xx, 204, 304; Date and Server added).
  *  - Overlapped completions, always ERROR_IO_PENDING, posted by our own
- *    thread after a random 0-3 ms delay (SYSGI_HTTPAPI_SEED fixes it) with
+ *    thread after a random 0-3 ms delay (SYSGI_HTTPAPI_SEED fixes the
+ *    sequence, SYSGI_HTTPAPI_MAX_DELAY_US the bound) with
  *    NtSetIoCompletion, so a failure carries its NTSTATUS and
  *    GetQueuedCompletionStatus reports it as for a kernel completion.
  *    Synchronous calls (no OVERLAPPED) wait for the same completion.

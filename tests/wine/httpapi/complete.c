@@ -163,7 +163,7 @@ void ha_op_free(ha_op *op) {
 void ha_complete_later(ha_op *op, LONG status, SIZE_T bytes) {
   op->status = status;
   op->bytes = bytes;
-  op->due_us = ha_now_us() + rnd(3001);
+  op->due_us = ha_now_us() + rnd(G.max_delay_us + 1);
   ha_op **p = &G.due_head;
   while (*p && (*p)->due_us <= op->due_us)
     p = &(*p)->next;
@@ -282,6 +282,8 @@ void ha_start(void) {
   G.trace = tr && strcmp(tr, "1") == 0;
   const char *po = getenv("SYSGI_HTTPAPI_POISON");
   G.poison_all = po && strcmp(po, "all") == 0;
+  const char *md = getenv("SYSGI_HTTPAPI_MAX_DELAY_US");
+  G.max_delay_us = md ? (unsigned)strtoul(md, NULL, 10) : 3000;
   const char *seed = getenv("SYSGI_HTTPAPI_SEED");
   G.rng = seed ? strtoull(seed, NULL, 10)
                : (GetTickCount64() << 20) ^ GetCurrentProcessId();
