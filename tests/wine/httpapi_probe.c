@@ -140,7 +140,7 @@ static int misuse(int p) {
   char host[64];
   snprintf(host, sizeof host, "Host: 127.0.0.1:%d\r\n\r\n", p);
   char req[128];
-  snprintf(req, sizeof req, "GET /one HTTP/1.1\r\n%s", host);
+  snprintf(req, sizeof req, "GET /one%%C3%%A9?q=1 HTTP/1.1\r\n%s", host);
   SOCKET c1 = client(p, req);
 
   /* ERROR_MORE_DATA: the status and the size through the port. */
@@ -161,10 +161,26 @@ static int misuse(int p) {
   err = wait_ov(&ov, &bytes);
   HTTP_REQUEST *r = (HTTP_REQUEST *)big;
   EXPECT(err == 0 && r->RequestId == id && r->UrlContext == 7 &&
-             r->Verb == HttpVerbGET && r->RawUrlLength == 4 &&
-             memcmp(r->pRawUrl, "/one", 4) == 0 &&
-             wcsncmp(r->CookedUrl.pAbsPath, L"/one", 4) == 0,
+             r->Verb == HttpVerbGET && r->RawUrlLength == 14 &&
+             memcmp(r->pRawUrl, "/one%C3%A9?q=1", 14) == 0,
          "retry: error %lu", err);
+  wchar_t want_host[32];
+  swprintf(want_host, 32, L"127.0.0.1:%d", p);
+  const HTTP_COOKED_URL *cu = &r->CookedUrl;
+  EXPECT(cu->AbsPathLength == 10 &&
+             wcsncmp(cu->pAbsPath, L"/one\u00e9", 5) == 0 &&
+             cu->QueryStringLength == 8 &&
+             wcsncmp(cu->pQueryString, L"?q=1", 4) == 0 &&
+             cu->HostLength == wcslen(want_host) * 2 &&
+             wcsncmp(cu->pHost, want_host, wcslen(want_host)) == 0 &&
+             cu->FullUrlLength == wcslen(cu->pFullUrl) * 2 &&
+             cu->FullUrlLength == (7 + wcslen(want_host) + 5 + 4) * 2,
+         "cooked URL %ls (%u)", cu->pFullUrl, cu->FullUrlLength);
+  EXPECT(r->Address.pRemoteAddress->sa_family == AF_INET &&
+             ntohs(((SOCKADDR_IN *)r->Address.pLocalAddress)->sin_port) == p &&
+             r->Headers.KnownHeaders[HttpHeaderHost].RawValueLength ==
+                 wcslen(want_host) && r->Flags == 0,
+         "addresses, Host or flags");
 
   /* Entity body before the head. */
   char body[16] = "hello";
@@ -199,13 +215,65 @@ static int misuse(int p) {
   send_head(id, 0, "10", body, 5, ERROR_IO_PENDING);
   closesocket(c2);
 
-  /* Unknown flags. */
+  /* Unknown flags; two sends in flight. */
   snprintf(req, sizeof req, "GET /three HTTP/1.1\r\n%s", host);
   SOCKET c3 = client(p, req);
   id = receive(big, sizeof big);
   send_head(id, 0x1000, NULL, body, 5, ERROR_INVALID_PARAMETER);
-  send_head(id, 0, NULL, body, 5, ERROR_IO_PENDING);
+  memset(&resp, 0, sizeof resp);
+  resp.StatusCode = 200;
+  memset(&ov, 0, sizeof ov);
+  rc = HttpSendHttpResponse(queue, id, HTTP_SEND_RESPONSE_FLAG_MORE_DATA,
+                            &resp, NULL, NULL, NULL, 0, &ov, NULL);
+  EXPECT(rc == ERROR_IO_PENDING, "streamed head: %lu", rc);
+  EXPECT(send_body(id, 0, body, 5, 0) == ERROR_INVALID_PARAMETER,
+         "second send in flight");
+  wait_ov(&ov, &bytes);
+  EXPECT(send_body(id, 0, body, 5, 1) == ERROR_IO_PENDING, "final");
   closesocket(c3);
+
+  /* COPY_BODY, then the rest read synchronously, then ERROR_HANDLE_EOF. */
+  snprintf(req, sizeof req, "POST /four HTTP/1.1\r\nContent-Length: 3\r\n"
+           "%sabc", host);
+  SOCKET c4b = client(p, req);
+  memset(&ov, 0, sizeof ov);
+  HttpReceiveHttpRequest(queue, HTTP_NULL_ID, HTTP_RECEIVE_REQUEST_FLAG_COPY_BODY,
+                         (HTTP_REQUEST *)big, sizeof big, NULL, &ov);
+  EXPECT(wait_ov(&ov, &bytes) == 0, "COPY_BODY receive");
+  id = r->RequestId;
+  char got[16];
+  ULONG n_got = 0, n;
+  if (r->EntityChunkCount) {
+    n_got = r->pEntityChunks[0].FromMemory.BufferLength;
+    memcpy(got, r->pEntityChunks[0].FromMemory.pBuffer, n_got);
+  }
+  while (n_got < 3 &&
+         (rc = HttpReceiveRequestEntityBody(queue, id, 0, got + n_got,
+                                            sizeof got - n_got, &n, NULL)) ==
+             0)
+    n_got += n;
+  rc = HttpReceiveRequestEntityBody(queue, id, 0, got, sizeof got, &n, NULL);
+  EXPECT(n_got == 3 && memcmp(got, "abc", 3) == 0 && rc == ERROR_HANDLE_EOF,
+         "body: %lu bytes, then %lu", n_got, rc);
+  send_head(id, 0, NULL, body, 5, ERROR_IO_PENDING);
+  closesocket(c4b);
+
+  /* CancelIoEx on a waiting receive; HttpCancelHttpRequest resets. */
+  memset(&ov, 0, sizeof ov);
+  HttpReceiveHttpRequest(queue, HTTP_NULL_ID, 0, (HTTP_REQUEST *)big,
+                         sizeof big, NULL, &ov);
+  EXPECT(CancelIoEx(queue, &ov), "CancelIoEx: %lu", GetLastError());
+  EXPECT(wait_ov(&ov, &bytes) == ERROR_OPERATION_ABORTED, "cancelled");
+  snprintf(req, sizeof req, "GET /five HTTP/1.1\r\n%s", host);
+  SOCKET c5b = client(p, req);
+  id = receive(big, sizeof big);
+  EXPECT(HttpCancelHttpRequest(queue, id, NULL) == 0, "cancel request");
+  DWORD tmo = 30000;
+  setsockopt(c5b, SOL_SOCKET, SO_RCVTIMEO, (const char *)&tmo, sizeof tmo);
+  EXPECT(recv(c5b, got, sizeof got, 0) <= 0 &&
+             WSAGetLastError() != WSAETIMEDOUT,
+         "the cancelled request's connection stays open");
+  closesocket(c5b);
 
   /* One request never answered, one ERROR_MORE_DATA never retried. */
   snprintf(req, sizeof req, "GET /never HTTP/1.1\r\n%s", host);
@@ -219,6 +287,11 @@ static int misuse(int p) {
   err = wait_ov(&ov, &bytes);
   EXPECT(err == ERROR_MORE_DATA, "second small receive: %lu", err);
 
+  memset(&ov, 0, sizeof ov);
+  HttpReceiveHttpRequest(queue, HTTP_NULL_ID, 0, (HTTP_REQUEST *)big,
+                         sizeof big, NULL, &ov);
+  EXPECT(HttpShutdownRequestQueue(queue) == 0, "shutdown");
+  EXPECT(wait_ov(&ov, &bytes) == ERROR_OPERATION_ABORTED, "shut receive");
   HttpCloseUrlGroup(group);
   EXPECT(HttpCloseRequestQueue(queue) == 0, "close");
   memset(&ov, 0, sizeof ov);

@@ -217,6 +217,23 @@ def test_head_has_no_body_and_keeps_the_connection(base):
     assert status == 200 and json_vars(body)["PATH_INFO"] == "/after-head"
 
 
+@pytest.mark.parametrize("code", [204, 304])
+def test_no_body_statuses_keep_the_connection_in_step(base, code):
+    s = connect(base)
+    h = b"Host: " + host_of(base) + b"\r\n"
+    s.sendall(b"GET /status?code=%d HTTP/1.1\r\n" % code + h +
+              b"\r\nGET /after-%d HTTP/1.1\r\n" % code + h + b"\r\n")
+    f = s.makefile("rb")
+    status, headers, _ = read_response(f)
+    assert status == code
+    if code == 204:
+        assert "content-length" not in dict(headers)
+    status, _, body = read_response(f)  # would fail on stray body bytes
+    s.close()
+    assert status == 200
+    assert json_vars(body)["PATH_INFO"] == "/after-%d" % code
+
+
 def test_streamed_response_is_chunked(base):
     r = requests.get(base + "/stream?chunks=40&size=10007", timeout=TIMEOUT)
     assert r.status_code == 200

@@ -41,6 +41,7 @@ def test_misuse_is_recorded_as_violations(wine, tmp_path):
             "HttpSendResponseEntityBody after the final send",
             "response ended after 5 body bytes of Content-Length 10",
             "HttpSendHttpResponse: unknown flags 0x1000",
+            "HttpSendResponseEntityBody while another send of request",
             "received but never answered when its queue closed",
             "ERROR_MORE_DATA never followed by a receive",
             "HttpReceiveHttpRequest on a closed request queue"]:

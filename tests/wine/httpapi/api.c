@@ -648,14 +648,15 @@ static ULONG shut(HANDLE h, int closing) {
     LeaveCriticalSection(&G.lock);
     return ERROR_INVALID_HANDLE;
   }
-  for (size_t i = 0; closing && i < G.n_reqs; i++) {
+  /* The first of shutdown and close ends every request of the queue. */
+  for (size_t i = 0; !q->shut && i < G.n_reqs; i++) {
     ha_req *r = G.reqs[i];
     if (r->q != q)
       continue;
     int gone = r->cancelled || r->c->dead;
     if (r->state == R_RECEIVED && !r->final_sent && !gone)
       ha_violation("request %llu received but never answered when its queue "
-                   "closed", (unsigned long long)r->id);
+                   "closed (%s)", (unsigned long long)r->id, fn);
     if (r->state == R_MORE_DATA && !gone)
       ha_violation("request %llu: ERROR_MORE_DATA never followed by a "
                    "receive with its RequestId", (unsigned long long)r->id);

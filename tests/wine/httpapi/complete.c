@@ -353,7 +353,8 @@ static int hexv(char ch) {
 static int widen(const char *s, int n, wchar_t *out, int cap) {
   if (n == 0)
     return 0;
-  int w = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, n, out, cap);
+  int w = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, n, out,
+                              out ? cap : 0);
   if (w > 0)
     return w;
   if (out)

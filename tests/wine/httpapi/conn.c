@@ -533,9 +533,13 @@ static void head_lines(ha_req *r, const HTTP_RESPONSE *rs, ULONG flags,
   if ((final && (flags & HTTP_SEND_RESPONSE_FLAG_DISCONNECT)) ||
       !r->keep_alive)
     r->resp_close = 1;
+  /* No Content-Length or Transfer-Encoding on 1xx and 204 (RFC 9110
+   * 8.6); a 304 keeps the length of what it stands for. */
+  int no_framing = rs->StatusCode < 200 || rs->StatusCode == 204;
   for (int i = 0; i < HttpHeaderResponseMaximum; i++) {
     const HTTP_KNOWN_HEADER *k = &hd->KnownHeaders[i];
-    if (!k->pRawValue)
+    if (!k->pRawValue || (no_framing && (i == HttpHeaderContentLength ||
+                                         i == HttpHeaderTransferEncoding)))
       continue;
     sb_str(b, known_resp[i]);
     sb_str(b, ": ");
