@@ -230,7 +230,20 @@ static void finish_send(ha_op *op) {
                  "completed", (unsigned long long)op->r->id);
   poison_send(op);
   EnterCriticalSection(&G.lock);
-  op->r->send_pending = 0;
+  ha_req *r = op->r;
+  r->send_pending = 0;
+  if (r->final_sent && !r->read_pending && r->state == R_RECEIVED) {
+    /* Over: only the small record stays (late calls are recognised by
+     * it); the head copy is needed by nothing any more. */
+    free(r->block);
+    free(r->names);
+    free(r->values);
+    r->block = NULL;
+    r->names = r->values = NULL;
+    r->n_headers = 0;
+    static char none[1];
+    r->method = r->raw_url = r->host = none;
+  }
   LeaveCriticalSection(&G.lock);
 }
 

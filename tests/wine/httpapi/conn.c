@@ -785,6 +785,13 @@ static DWORD WINAPI conn_main(void *arg) {
   }
   EnterCriticalSection(&G.lock);
   c->dead = 1;
+  /* Off the list of live connections; the record stays for the requests
+   * that point to it. */
+  for (ha_conn **p = &G.conns; *p; p = &(*p)->next)
+    if (*p == c) {
+      *p = c->next;
+      break;
+    }
   for (ha_op *op = c->work_head, *next; op; op = next) {
     next = op->next;
     ha_complete_later(op, ST_CONNECTION_INVALID, 0);
