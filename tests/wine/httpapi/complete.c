@@ -255,9 +255,11 @@ static DWORD WINAPI completer(void *arg) {
       SleepConditionVariableCS(&G.done_cv, &G.lock, INFINITE);
       continue;
     }
+    /* Timers tick in milliseconds: what is due within one is due now,
+     * else a 0-3 ms delay would cost 1-4 ms on every completion. */
     int64_t wait = G.due_head->due_us - ha_now_us();
-    if (wait > 0) {
-      SleepConditionVariableCS(&G.done_cv, &G.lock, (DWORD)(wait / 1000) + 1);
+    if (wait >= 1000) {
+      SleepConditionVariableCS(&G.done_cv, &G.lock, (DWORD)(wait / 1000));
       continue;
     }
     ha_op *op = G.due_head;
@@ -298,9 +300,10 @@ void ha_start(void) {
   const char *md = getenv("SYSGI_HTTPAPI_MAX_DELAY_US");
   G.max_delay_us = md ? (unsigned)strtoul(md, NULL, 10) : 3000;
   const char *seed = getenv("SYSGI_HTTPAPI_SEED");
-  G.rng = seed ? strtoull(seed, NULL, 10)
-               : (GetTickCount64() << 20) ^ GetCurrentProcessId();
-  G.rng = G.rng * 6364136223846793005ULL + 1442695040888963407ULL;
+  unsigned long long seed_v =
+      seed ? strtoull(seed, NULL, 10)
+           : ((GetTickCount64() << 20) ^ GetCurrentProcessId()) % 1000000007ULL;
+  G.rng = seed_v * 6364136223846793005ULL + 1442695040888963407ULL;
   if (!G.rng)
     G.rng = 88172645463325252ULL;
   G.next_session = 0x5e5500000001ULL;
@@ -317,7 +320,9 @@ void ha_start(void) {
   WSADATA wsa;
   WSAStartup(MAKEWORD(2, 2), &wsa);
   char msg[64];
-  snprintf(msg, sizeof msg, "seed=%s", seed ? seed : "random");
+  /* The seed, so a failing run can be repeated (SYSGI_HTTPAPI_SEED). */
+  snprintf(msg, sizeof msg, "seed=%llu max_delay_us=%u", seed_v,
+           G.max_delay_us);
   ha_log_line("LOADED", msg);
   CloseHandle(CreateThread(NULL, 0, completer, NULL, 0, NULL));
   G.started = 1;

@@ -53,21 +53,33 @@ static int fill(ha_conn *c, volatile LONG *cancel) {
       c->cap = cap;
     }
   }
-  if (!wait_sock(c, 0, cancel))
-    return -1;
-  int n = recv(c->s, c->buf + c->len, (int)(c->cap - c->len), 0);
-  if (n > 0) {
-    c->len += (size_t)n;
-    return 1;
+  /* The socket is non-blocking: try first, wait only when nothing is
+   * there (each select is a wineserver round trip). */
+  for (;;) {
+    if (c->abort || (cancel && *cancel))
+      return -1;
+    int n = recv(c->s, c->buf + c->len, (int)(c->cap - c->len), 0);
+    if (n > 0) {
+      c->len += (size_t)n;
+      return 1;
+    }
+    if (n == 0)
+      return 0;
+    if (WSAGetLastError() != WSAEWOULDBLOCK || !wait_sock(c, 0, cancel))
+      return -1;
   }
-  return n == 0 ? 0 : -1;
 }
 
 static int send_all(ha_conn *c, const char *p, size_t n, volatile LONG *cancel) {
   while (n > 0) {
-    if (!wait_sock(c, 1, cancel))
+    if (c->abort || (cancel && *cancel))
       return -1;
     int k = send(c->s, p, n > (1 << 20) ? (1 << 20) : (int)n, 0);
+    if (k < 0 && WSAGetLastError() == WSAEWOULDBLOCK) {
+      if (!wait_sock(c, 1, cancel))
+        return -1;
+      continue;
+    }
     if (k <= 0) {
       c->dead = 1;
       return -1;
@@ -836,7 +848,9 @@ static DWORD WINAPI listen_main(void *arg) {
       continue;
     }
     BOOL one = TRUE;
+    u_long nb = 1;
     setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
+    ioctlsocket(s, FIONBIO, &nb);
     c->s = s;
     c->remote = remote;
     int ll = sizeof c->local;
