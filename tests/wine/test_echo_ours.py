@@ -328,3 +328,28 @@ def test_client_gone_mid_response(ours):
     r = requests.get(ours.base + "/still-alive", timeout=TIMEOUT)
     assert r.status_code == 200
     assert r.json()["vars"]["PATH_INFO"] == "/still-alive"
+
+
+@pytest.mark.parametrize("tail", [
+    b"Content-Length: 1000000\r\n\r\n" + b"x" * 1000,      # short body
+    b"Transfer-Encoding: chunked\r\n\r\n5\r\nabc",          # short chunk
+    b"Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n",     # bad chunk size
+])
+def test_client_gone_or_broken_mid_body(ours, tail):
+    before = ours.stderr().count("reading the request body failed")
+    s = connect(ours.base)
+    s.sendall(b"POST /count HTTP/1.1\r\nHost: " + host_of(ours.base) +
+              b"\r\n" + tail)
+    time.sleep(0.5)  # not a timing assertion: only lets the server read
+    s.shutdown(socket.SHUT_WR)
+    f = s.makefile("rb")
+    f.read()  # whatever comes, the server closes the connection
+    s.close()
+    # The front end saw the body fail (ERROR_CONNECTION_INVALID) ...
+    deadline = time.monotonic() + TIMEOUT
+    while ours.stderr().count("reading the request body failed") <= before:
+        assert time.monotonic() < deadline, ours.stderr()[-2000:]
+        time.sleep(0.2)
+    # ... and goes on serving.
+    r = requests.get(ours.base + "/after-broken-body", timeout=TIMEOUT)
+    assert r.status_code == 200
