@@ -36,10 +36,12 @@
  * How the completion port is learnt: the queue handle is a real overlapped
  * file object (a named-pipe end), so CreateIoCompletionPort accepts it, but
  * a DLL cannot ask the kernel which port a handle is bound to. So
- * HttpInitialize / HttpCreateRequestQueue patch the main program's import
- * address table: its kernel32 CreateIoCompletionPort and CancelIoEx slots
- * point to our hooks, which note the port and key of a queue handle and
- * cancel our operations, and pass every other handle to kernel32.
+ * HttpInitialize / HttpCreateRequestQueue patch the import address tables
+ * of the main program and of every loaded module that imports httpapi.dll:
+ * their kernel32 CreateIoCompletionPort and CancelIoEx slots point to our
+ * hooks, which note the port and key of a queue handle and cancel our
+ * operations, and pass every other handle to kernel32. (A caller that
+ * reaches those functions through GetProcAddress is not seen.)
  *
  * Strictness: every misuse a real http.sys would reject or that breaks a
  * buffer-lifetime rule is a VIOLATION line in SYSGI_HTTPAPI_LOG (and on
@@ -64,6 +66,7 @@
  */
 #include "ha.h"
 
+#include <psapi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,40 +121,68 @@ static int patch_slot(void **slot, void *fn) {
   return 1;
 }
 
-/* Points the main program's CreateIoCompletionPort and CancelIoEx import
- * slots at our hooks, whatever DLL name they were bound through. */
-void ha_hook_imports(void) {
-  if (G.hooked)
+/* Patches one module's import slots that hold `cp` or `cx`; with
+ * `only_users`, only if the module imports httpapi.dll. */
+static void hook_module(unsigned char *base, void *const cp[2],
+                        void *const cx[2], int only_users, int *n_cp,
+                        int *n_cx) {
+  IMAGE_DOS_HEADER *dos = (IMAGE_DOS_HEADER *)base;
+  if (dos->e_magic != IMAGE_DOS_SIGNATURE)
     return;
-  G.hooked = 1;
+  IMAGE_NT_HEADERS *nt = (IMAGE_NT_HEADERS *)(base + dos->e_lfanew);
+  IMAGE_DATA_DIRECTORY d =
+      nt->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_IMPORT];
+  if (!d.VirtualAddress)
+    return;
+  IMAGE_IMPORT_DESCRIPTOR *first =
+      (IMAGE_IMPORT_DESCRIPTOR *)(base + d.VirtualAddress);
+  if (only_users) {
+    int uses = 0;
+    for (IMAGE_IMPORT_DESCRIPTOR *imp = first; imp->Name && !uses; imp++)
+      uses = _stricmp((const char *)(base + imp->Name), "httpapi.dll") == 0;
+    if (!uses)
+      return;
+  }
+  for (IMAGE_IMPORT_DESCRIPTOR *imp = first; imp->Name; imp++) {
+    for (IMAGE_THUNK_DATA *t = (IMAGE_THUNK_DATA *)(base + imp->FirstThunk);
+         t->u1.Function; t++) {
+      void *f = (void *)t->u1.Function;
+      if (f == cp[0] || (cp[1] && f == cp[1]))
+        *n_cp += patch_slot((void **)&t->u1.Function, (void *)hook_create_port);
+      else if (f == cx[0] || (cx[1] && f == cx[1]))
+        *n_cx += patch_slot((void **)&t->u1.Function, (void *)hook_cancel);
+    }
+  }
+}
+
+/* Points the CreateIoCompletionPort and CancelIoEx import slots of the
+ * main program, and of every loaded module that imports httpapi.dll, at
+ * our hooks, whatever DLL name they were bound through. Idempotent: a
+ * patched slot no longer holds kernel32's address. */
+void ha_hook_imports(void) {
   HMODULE kb = GetModuleHandleW(L"kernelbase.dll");
   void *cp[2] = {(void *)G.real_create_port,
                  kb ? (void *)GetProcAddress(kb, "CreateIoCompletionPort")
                     : NULL};
   void *cx[2] = {(void *)G.real_cancel,
                  kb ? (void *)GetProcAddress(kb, "CancelIoEx") : NULL};
-  unsigned char *base = (unsigned char *)GetModuleHandleW(NULL);
-  IMAGE_DOS_HEADER *dos = (IMAGE_DOS_HEADER *)base;
-  IMAGE_NT_HEADERS *nt = (IMAGE_NT_HEADERS *)(base + dos->e_lfanew);
-  IMAGE_DATA_DIRECTORY d =
-      nt->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_IMPORT];
   int n_cp = 0, n_cx = 0;
-  if (d.VirtualAddress) {
-    for (IMAGE_IMPORT_DESCRIPTOR *imp =
-             (IMAGE_IMPORT_DESCRIPTOR *)(base + d.VirtualAddress);
-         imp->Name; imp++) {
-      for (IMAGE_THUNK_DATA *t = (IMAGE_THUNK_DATA *)(base + imp->FirstThunk);
-           t->u1.Function; t++) {
-        void *f = (void *)t->u1.Function;
-        if (f && (f == cp[0] || f == cp[1]))
-          n_cp += patch_slot((void **)&t->u1.Function, (void *)hook_create_port);
-        else if (f && (f == cx[0] || f == cx[1]))
-          n_cx += patch_slot((void **)&t->u1.Function, (void *)hook_cancel);
-      }
-    }
-  }
-  ha_trace("import hooks: %d CreateIoCompletionPort, %d CancelIoEx", n_cp,
-           n_cx);
+  HMODULE self = NULL, mods[512];
+  DWORD need = 0;
+  GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
+                         GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                     (LPCWSTR)(void *)ha_hook_imports, &self);
+  EnterCriticalSection(&G.lock);
+  hook_module((unsigned char *)GetModuleHandleW(NULL), cp, cx, 0, &n_cp,
+              &n_cx);
+  if (K32EnumProcessModules(GetCurrentProcess(), mods, sizeof mods, &need))
+    for (DWORD i = 0; i < need / sizeof *mods && i < 512; i++)
+      if (mods[i] != self && mods[i] != GetModuleHandleW(NULL))
+        hook_module((unsigned char *)mods[i], cp, cx, 1, &n_cp, &n_cx);
+  LeaveCriticalSection(&G.lock);
+  if (n_cp || n_cx)
+    ha_trace("import hooks: %d CreateIoCompletionPort, %d CancelIoEx", n_cp,
+             n_cx);
 }
 
 /* ---- initialisation and sessions ------------------------------------------ */

@@ -176,7 +176,6 @@ typedef struct ha_globals {
   LONG(WINAPI *set_completion)(HANDLE, ULONG_PTR, ULONG_PTR, LONG, SIZE_T);
   HANDLE(WINAPI *real_create_port)(HANDLE, HANDLE, ULONG_PTR, DWORD);
   BOOL(WINAPI *real_cancel)(HANDLE, LPOVERLAPPED);
-  int hooked;
 } ha_globals;
 
 extern ha_globals G;
