@@ -53,7 +53,11 @@
  * (and with SYSGI_HTTPAPI_POISON=all memory body chunks) are poisoned with
  * 0xDB once their send completes. SYSGI_HTTPAPI_TRACE=1 adds TRACE lines.
  *
- * Deliberate differences from http.sys: no HTTPS (https URLs are refused
+ * Deliberate differences from http.sys: a request queue lives in the
+ * process that created it (named queues and OPEN_EXISTING give
+ * ERROR_NOT_SUPPORTED; a child that inherits the handle has a DLL that
+ * does not know it, which it reports as a violation), so process groups
+ * cannot be tested on it yet; no HTTPS (https URLs are refused
  * with ERROR_NOT_SUPPORTED), IPv4 only, no port sharing between processes
  * (a port held elsewhere gives ERROR_SHARING_VIOLATION), no kernel response
  * cache, no authentication, no timeouts (properties are accepted and
