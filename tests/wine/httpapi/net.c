@@ -115,6 +115,12 @@ static void serve(ha_conn *c, ha_req *r) {
     c->work_head = op->next;
     if (!c->work_head)
       c->work_tail = NULL;
+    if (op->r != r) {
+      /* A body read for the request before, issued after its final send
+       * while the connection drained it: that request is over. */
+      ha_complete_later(op, ST_CONNECTION_INVALID, 0);
+      continue;
+    }
     c->running = op;
     LeaveCriticalSection(&G.lock);
     if (op->kind == OP_BODY)
@@ -146,6 +152,15 @@ static int drain(ha_conn *c, ha_req *r) {
     total += n;
   free(tmp);
   return tmp && n == 0 ? 0 : -1;
+}
+
+/* Fails the ops still queued for a request that is over (G.lock held). */
+static void fail_leftovers(ha_conn *c) {
+  for (ha_op *op = c->work_head, *next; op; op = next) {
+    next = op->next;
+    ha_complete_later(op, ST_CONNECTION_INVALID, 0);
+  }
+  c->work_head = c->work_tail = NULL;
 }
 
 static DWORD WINAPI conn_main(void *arg) {
@@ -203,6 +218,9 @@ static DWORD WINAPI conn_main(void *arg) {
     serve(c, r);
     if (c->abort || c->dead || r->resp_close || !r->done || drain(c, r) != 0)
       break;
+    EnterCriticalSection(&G.lock);
+    fail_leftovers(c);
+    LeaveCriticalSection(&G.lock);
   }
   EnterCriticalSection(&G.lock);
   c->dead = 1;
@@ -213,11 +231,7 @@ static DWORD WINAPI conn_main(void *arg) {
       *p = c->next;
       break;
     }
-  for (ha_op *op = c->work_head, *next; op; op = next) {
-    next = op->next;
-    ha_complete_later(op, ST_CONNECTION_INVALID, 0);
-  }
-  c->work_head = c->work_tail = NULL;
+  fail_leftovers(c);
   LeaveCriticalSection(&G.lock);
   /* Lingering close: let the client read the answer before a reset. */
   shutdown(c->s, SD_SEND);

@@ -108,6 +108,8 @@ static int parse_head(ha_req *r, char *s) {
         return 400;
     if (e - v > 0xfff0 || colon - line > 0xfff0)
       return 400;
+    if (r->n_headers >= 4000)
+      return 400; /* the counts in HTTP_REQUEST are USHORTs */
     if (r->n_headers == cap) {
       cap *= 2;
       char **nn = realloc(r->names, cap * sizeof *nn);
