@@ -65,7 +65,8 @@ typedef struct ha_op {
 
 typedef struct ha_url {
   wchar_t *text; /* as registered, for errors and removal */
-  int wildcard;  /* '+' or '*' */
+  int cls;       /* routing class: 0 '+', 1 host name, 2 IPv4 literal, 3 '*' */
+  IN_ADDR ip;    /* class 2 */
   char host[256];
   unsigned short port;
   char path[1024]; /* lower-case, ends with '/' */
