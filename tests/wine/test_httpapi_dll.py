@@ -23,7 +23,10 @@ def run_probe(wine, tmp_path, args, extra=None, env_from=None):
         out, err = p.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         p.kill()
-        out, err = p.communicate()
+        try:  # Wine's helper processes may keep the pipes open
+            out, err = p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            out, err = b"", b"(output not available)"
         pytest.fail("%s %s did not end within %ss:\n%s\n%s\nlog:\n%s" % (
             exe, args, TIMEOUT, out.decode("utf-8", "replace"),
             err.decode("utf-8", "replace")[-3000:],
