@@ -156,6 +156,7 @@ static ULONG WINAPI fake_HttpCloseRequestQueue(HANDLE h) {
   }
   F.queue = NULL;
   F.closed = 1;
+  F.queue_closes++;
   LeaveCriticalSection(&F.lock);
   CloseHandle(h);
   return NO_ERROR;
@@ -190,6 +191,9 @@ static ULONG WINAPI fake_HttpReceiveHttpRequest(HANDLE h, HTTP_REQUEST_ID id,
   ULONG rc = ERROR_IO_PENDING;
   if (!check_async("HttpReceiveHttpRequest", h, pbytes, ov)) {
     rc = ERROR_INVALID_PARAMETER;
+  } else if (F.fail_recv_n > 0) {
+    F.fail_recv_n--;
+    rc = F.fail_recv_err; /* e.g. out of kernel resources */
   } else if (flags & ~(ULONG)HTTP_RECEIVE_REQUEST_FLAG_COPY_BODY) {
     violation("HttpReceiveHttpRequest: flags 0x%lx", flags);
     rc = ERROR_INVALID_PARAMETER;
@@ -274,7 +278,8 @@ static ULONG WINAPI fake_HttpReceiveRequestEntityBody(
   return rc;
 }
 
-/* Checks flags and chunks common to both sends; returns 0 if rejected. */
+/* Checks flags and chunks common to both sends; returns 1 if accepted, 0
+ * if rejected (a violation), -1 if refused as unsupported. */
 static int check_send(const char *fn, freq *r, ULONG flags, USHORT n,
                       const HTTP_DATA_CHUNK *chunks) {
   const ULONG known = HTTP_SEND_RESPONSE_FLAG_DISCONNECT |
@@ -311,6 +316,8 @@ static int check_send(const char *fn, freq *r, ULONG flags, USHORT n,
         return 0;
       }
     } else if (c->DataChunkType == HttpDataChunkFromFileHandle) {
+      if (F.file_mode == 1)
+        return -1; /* refused like Wine does: no violation */
       if (!c->FromFileHandle.FileHandle ||
           c->FromFileHandle.FileHandle == INVALID_HANDLE_VALUE ||
           !c->FromFileHandle.ByteRange.Length.QuadPart) {
@@ -344,12 +351,34 @@ static job *send_job(freq *r, OVERLAPPED *ov, ULONG flags, USHORT n,
   return j;
 }
 
+/* Queues the send, or returns it for finish_sync() (sync_sends). */
+static job *start_send(job *j) {
+  if (j->r->sync_sends)
+    return j;
+  push_job(j);
+  return NULL;
+}
+
+/* sync_sends: completes the send on the caller's thread and returns only
+ * once the product's I/O thread has dispatched the completion. */
+static void finish_sync(job *j) {
+  if (!j)
+    return;
+  hook_sync_begin(j->ov);
+  run_send(j);
+  hook_sync_wait();
+  free(j->chunks);
+  free(j);
+}
+
 static ULONG WINAPI fake_HttpSendHttpResponse(
     HANDLE h, HTTP_REQUEST_ID id, ULONG flags, PHTTP_RESPONSE resp,
     PVOID cache, PULONG pbytes, PVOID r1, ULONG r2, LPOVERLAPPED ov,
     PVOID log) {
   EnterCriticalSection(&F.lock);
   ULONG rc = ERROR_IO_PENDING;
+  int chk;
+  job *sync = NULL;
   freq *r = find_req(id);
   if (!check_async("HttpSendHttpResponse", h, pbytes, ov)) {
     rc = ERROR_INVALID_PARAMETER;
@@ -366,8 +395,9 @@ static ULONG WINAPI fake_HttpSendHttpResponse(
              resp->Version.MajorVersion != 1) {
     violation("HttpSendHttpResponse: bad HTTP_RESPONSE");
     rc = ERROR_INVALID_PARAMETER;
-  } else if (check_send("HttpSendHttpResponse", r, flags,
-                        resp->EntityChunkCount, resp->pEntityChunks)) {
+  } else if ((chk = check_send("HttpSendHttpResponse", r, flags,
+                               resp->EntityChunkCount,
+                               resp->pEntityChunks)) > 0) {
     HTTP_RESPONSE_HEADERS *hd = &resp->Headers;
     int ok = 1;
     for (int i = 0; i < HttpHeaderResponseMaximum; i++)
@@ -401,12 +431,13 @@ static ULONG WINAPI fake_HttpSendHttpResponse(
       j->response = resp;
       j->hash = hash_send(j);
       r->head_sent = 1;
-      push_job(j);
+      sync = start_send(j);
     }
   } else {
-    rc = ERROR_INVALID_PARAMETER;
+    rc = chk < 0 ? ERROR_CALL_NOT_IMPLEMENTED : ERROR_INVALID_PARAMETER;
   }
   LeaveCriticalSection(&F.lock);
+  finish_sync(sync);
   return rc;
 }
 
@@ -416,6 +447,8 @@ static ULONG WINAPI fake_HttpSendResponseEntityBody(
     LPOVERLAPPED ov, PVOID log) {
   EnterCriticalSection(&F.lock);
   ULONG rc = ERROR_IO_PENDING;
+  int chk;
+  job *sync = NULL;
   freq *r = find_req(id);
   if (!check_async("HttpSendResponseEntityBody", h, pbytes, ov)) {
     rc = ERROR_INVALID_PARAMETER;
@@ -430,14 +463,16 @@ static ULONG WINAPI fake_HttpSendResponseEntityBody(
     violation("HttpSendResponseEntityBody after a head sent without "
               "MORE_DATA");
     rc = ERROR_INVALID_PARAMETER;
-  } else if (check_send("HttpSendResponseEntityBody", r, flags, n, chunks)) {
+  } else if ((chk = check_send("HttpSendResponseEntityBody", r, flags, n,
+                               chunks)) > 0) {
     job *j = send_job(r, ov, flags, n, chunks);
     j->hash = hash_send(j);
-    push_job(j);
+    sync = start_send(j);
   } else {
-    rc = ERROR_INVALID_PARAMETER;
+    rc = chk < 0 ? ERROR_CALL_NOT_IMPLEMENTED : ERROR_INVALID_PARAMETER;
   }
   LeaveCriticalSection(&F.lock);
+  finish_sync(sync);
   return rc;
 }
 
@@ -448,6 +483,7 @@ static ULONG WINAPI fake_HttpCancelHttpRequest(HANDLE h, HTTP_REQUEST_ID id,
   if (r) {
     r->final_sent = 1;
     r->resp.failed = 1;
+    r->resp.cancelled = 1;
     r->resp.done = 1;
     SetEvent(r->done);
   }
@@ -560,6 +596,9 @@ int fake_http_inject(const fake_req_spec *spec) {
   r->body_len = spec->body_len;
   r->chunked = spec->chunked;
   r->fail_after = spec->fail_sends_after;
+  r->hold_signal = spec->hold_signal;
+  r->sync_sends = spec->sync_sends;
+  r->bodyless = strcmp(spec->method, "HEAD") == 0;
   r->content_length = -1;
   r->done = CreateEventW(NULL, TRUE, FALSE, NULL);
   EnterCriticalSection(&F.lock);
@@ -615,3 +654,23 @@ int fake_http_pending_receives(void) {
 void *fake_http_queue_handle(void) { return F.queue; }
 
 unsigned long long fake_http_request_id(int idx) { return F.reqs[idx]->id; }
+
+void fake_http_fail_receives(int n, unsigned long err) {
+  EnterCriticalSection(&F.lock);
+  F.fail_recv_n = n;
+  F.fail_recv_err = err;
+  LeaveCriticalSection(&F.lock);
+}
+
+void fake_http_file_chunks(int mode) {
+  EnterCriticalSection(&F.lock);
+  F.file_mode = mode;
+  LeaveCriticalSection(&F.lock);
+}
+
+int fake_http_queue_closes(void) {
+  EnterCriticalSection(&F.lock);
+  int n = F.queue_closes;
+  LeaveCriticalSection(&F.lock);
+  return n;
+}
