@@ -85,6 +85,10 @@ typedef struct hs_recv {
   HTTP_REQUEST *buf;
   ULONG size;
   HTTP_REQUEST_ID id; /* HTTP_NULL_ID, or the request to read again */
+  /* A receive that cannot be posted is posted again by this timer, after
+   * a back-off that doubles while the error persists. */
+  PTP_TIMER retry;
+  unsigned failures, backoff_ms;
 } hs_recv;
 
 struct sysgi_httpsys {
@@ -128,13 +132,19 @@ typedef struct hs_conn {
   DWORD read_err, read_bytes;
   int body_eof;
 
-  /* Response (response.c): at most one send in flight. */
+  /* Response (response.c): at most one send in flight. The I/O thread's
+   * completion writes send_err, completes send_token and, as its very last
+   * access to the request, sets send_event; the worker waits for that
+   * event whenever send_inflight (worker-only) says a send is out, so it
+   * never frees or reuses the request under a completion. */
   hs_op send_op;
   HANDLE send_event;
-  volatile LONG send_pending;
+  int send_inflight;
   DWORD send_err;
+  int send_is_file; /* the send in flight carries a file-handle chunk */
   sysgi_send_token *send_token;
   HTTP_DATA_CHUNK send_chunk; /* read by the send in flight */
+  char *file_buf; /* buffered fallback of a refused file-handle send */
   int head_stored, head_sent, final_sent, client_gone;
   int failed;      /* aborted: disconnect after the response */
   int send_failed; /* a send completed with an error */
@@ -173,6 +183,7 @@ void hs_response_free(hs_conn *c);
 void hs_send_busy(hs_conn *c);
 
 /* conn life (server.c) */
+hs_conn *hs_conn_new(void); /* zeroed, or NULL */
 void hs_conn_end(hs_conn *c);
 
 #endif /* SYSGI_HS_H */
