@@ -71,7 +71,7 @@ static int parse_uint(const wchar_t *s, unsigned lo, unsigned hi,
 int sysgi_serve(int argc, wchar_t **argv) {
   const wchar_t *app = NULL, *home = NULL, *mount = L"", *error_log = NULL;
   unsigned port = 8000, threads = 8;
-  int sendfile = 0, debug = 0;
+  int sendfile = 0, debug = 0, pass_auth = 0;
   char argbuf[512];
 
   for (int i = 0; i < argc; i++) {
@@ -98,6 +98,8 @@ int sysgi_serve(int argc, wchar_t **argv) {
       error_log = argv[++i];
     } else if (!wcscmp(a, L"--enable-sendfile")) {
       sendfile = 1;
+    } else if (!wcscmp(a, L"--pass-authorization")) {
+      pass_auth = 1; /* WSGIPassAuthorization On */
     } else if (!wcscmp(a, L"--debug")) {
       debug = 1;
     } else if (a[0] == L'-' && a[1] == L'-') {
@@ -174,6 +176,7 @@ int sysgi_serve(int argc, wchar_t **argv) {
   cfg.application_group = "";
   cfg.callable_object = "application";
   cfg.enable_sendfile = sendfile;
+  cfg.pass_authorization = pass_auth;
   cfg.threads = threads;
   cfg.handle = python_ok ? sysgi_handle : handle_without_python;
   cfg.log = svc_log;
@@ -193,7 +196,17 @@ int sysgi_serve(int argc, wchar_t **argv) {
   fflush(stdout);
   WaitForSingleObject(stop_event, INFINITE);
   svc_logf(SYSGI_LOG_INFO, "stopping");
-  sysgi_httpsys_stop(srv);
+  int stuck = sysgi_httpsys_stop(srv);
+  if (stuck) {
+    /* Workers are still inside the application: finalizing Python under
+     * them could crash or hang. Exit without it; the OS reclaims the rest. */
+    svc_logf(SYSGI_LOG_ERR, "%d request(s) still running in the application "
+             "after the shutdown timeout: exiting without finalizing Python",
+             stuck);
+    fflush(stdout);
+    svc_log_close();
+    ExitProcess(3);
+  }
   if (python_ok)
     sysgi_runtime_shutdown();
   printf("sysgi: stopped\n");
