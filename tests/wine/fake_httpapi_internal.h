@@ -1,9 +1,10 @@
 /*
- * fake_httpapi_internal.h: state and helpers shared by the two halves of
+ * fake_httpapi_internal.h: state and helpers shared by the files of
  * the strict fake HTTP Server API: fake_httpapi.c (the API entry points and
- * their checks, the interposed kernel32 calls, the test controls) and
- * fake_httpapi_io.c (request layout, the completion thread that records,
- * checks and poisons the buffers of each send).
+ * their checks, the interposed kernel32 calls), fake_httpapi_io.c (request
+ * layout, the completion threads that record, check and poison the
+ * buffers of each send), fake_httpapi_ctl.c (the test controls) and
+ * fake_httpapi_hooks.c (the race hooks).
  */
 #ifndef FAKE_HTTPAPI_INTERNAL_H
 #define FAKE_HTTPAPI_INTERNAL_H
