@@ -101,6 +101,7 @@ struct sysgi_httpsys {
   HANDLE queue;
   hs_recv *recvs;
   unsigned n_recvs;
+  SRWLOCK retry_lock; /* arming a retry timer vs. stop closing them */
   volatile LONG stopping;
   volatile LONG active; /* requests received and not yet finished */
   int initialized;

@@ -124,8 +124,11 @@ static void CALLBACK recv_timer(PTP_CALLBACK_INSTANCE inst, void *ctx,
  * (with every slot lost the server would stop accepting for good). */
 static void recv_retry(hs_recv *r, ULONG rc) {
   sysgi_httpsys *srv = r->srv;
-  if (srv->stopping)
+  AcquireSRWLockExclusive(&srv->retry_lock);
+  if (srv->stopping) {
+    ReleaseSRWLockExclusive(&srv->retry_lock);
     return;
+  }
   r->failures++;
   r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : HS_BACKOFF_MIN_MS;
   if (r->backoff_ms > HS_BACKOFF_MAX_MS)
@@ -139,13 +142,14 @@ static void recv_retry(hs_recv *r, ULONG rc) {
   if (!r->retry) {
     hs_log(srv, SYSGI_LOG_ERR, "cannot create a timer (error %lu): one "
            "receive fewer", (unsigned long)GetLastError());
-    return;
+  } else {
+    /* Relative due time, in 100 ns units, negative. */
+    ULARGE_INTEGER due;
+    due.QuadPart = (ULONGLONG)(-(LONGLONG)r->backoff_ms * 10000);
+    FILETIME ft = {due.LowPart, due.HighPart};
+    SetThreadpoolTimer(r->retry, &ft, 0, 0);
   }
-  /* Relative due time, in 100 ns units, negative. */
-  ULARGE_INTEGER due;
-  due.QuadPart = (ULONGLONG)(-(LONGLONG)r->backoff_ms * 10000);
-  FILETIME ft = {due.LowPart, due.HighPart};
-  SetThreadpoolTimer(r->retry, &ft, 0, 0);
+  ReleaseSRWLockExclusive(&srv->retry_lock);
 }
 
 static void recv_post(hs_recv *r) {
@@ -351,6 +355,7 @@ int sysgi_httpsys_start(const sysgi_httpsys_config *cfg, sysgi_httpsys **out) {
   if (!srv)
     return SYSGI_E_NOMEM;
   srv->cfg = *cfg;
+  InitializeSRWLock(&srv->retry_lock);
   if (!srv->cfg.threads)
     srv->cfg.threads = 8;
   if (!srv->cfg.max_queued)
@@ -447,17 +452,23 @@ static int ops_empty(hs_pool *p, DWORD ms) {
 int sysgi_httpsys_stop(sysgi_httpsys *srv) {
   if (!srv)
     return 0;
+  /* Under retry_lock: a retry armed from now on sees `stopping` and is not
+   * armed; one armed before is disarmed here. Then wait for a callback
+   * already running (it posts nothing: recv_post checks `stopping`). */
+  AcquireSRWLockExclusive(&srv->retry_lock);
   InterlockedExchange(&srv->stopping, 1);
-  /* No receive is posted again once stopping is set; wait for a retry
-   * that is running, then cancel only our receives, not in-flight sends. */
+  for (unsigned i = 0; i < srv->n_recvs; i++)
+    if (srv->recvs[i].retry)
+      SetThreadpoolTimer(srv->recvs[i].retry, NULL, 0, 0);
+  ReleaseSRWLockExclusive(&srv->retry_lock);
   for (unsigned i = 0; i < srv->n_recvs; i++) {
     if (srv->recvs[i].retry) {
-      SetThreadpoolTimer(srv->recvs[i].retry, NULL, 0, 0);
       WaitForThreadpoolTimerCallbacks(srv->recvs[i].retry, TRUE);
       CloseThreadpoolTimer(srv->recvs[i].retry);
       srv->recvs[i].retry = NULL;
     }
   }
+  /* Cancel only our receives, not in-flight sends. */
   for (unsigned i = 0; i < srv->n_recvs; i++)
     CancelIoEx(srv->queue, &srv->recvs[i].op.ov);
   if (!wait_for(&srv->active, srv->cfg.shutdown_timeout_ms)) {

@@ -4,8 +4,11 @@ Wine's http.sys lacks: streaming with MORE_DATA, HttpSendResponseEntityBody,
 file-handle chunks, multi-MB and chunked request bodies, oversized heads,
 back-pressure, shutdown. Each scenario prints "ok NAME" or "FAIL NAME: why";
 the fake also fails a scenario on any call a real http.sys would reject and
-on any buffer touched after its send completed."""
+on any buffer touched after its send completed. Completions come after a
+small random delay: the seed is in every failure message, and FAKE_SEED=N
+in the environment runs the same delays again."""
 import os
+import re
 import subprocess
 
 import pytest
@@ -52,6 +55,10 @@ def run(wine):
         elif line.startswith("FAIL "):
             name, _, why = line[5:].partition(": ")
             results[name] = why
+    m = re.search(r"FAKE_SEED=(\d+)", err)
+    results = {k: (v if v is None else "%s [FAKE_SEED=%s]"
+                   % (v, m.group(1) if m else "?"))
+               for k, v in results.items()}
     return p.returncode, out, err, results
 
 
@@ -65,6 +72,8 @@ def test_scenario(run, name):
 
 def test_program_completed(run):
     rc, out, err, results = run
-    assert "done 0 failure(s)" in out, out + err[-3000:]
+    m = re.search(r"FAKE_SEED=\d+", err)
+    assert "done 0 failure(s)" in out, "%s\n%s%s" % (
+        m.group(0) if m else "", out, err[-3000:])
     assert rc == 0
     assert set(results) == set(SCENARIOS)
