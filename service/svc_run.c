@@ -164,8 +164,7 @@ static sysgi_httpsys_app *httpsys_apps(const sysgi_config *cfg) {
  * them out or leaks quietly: 0. When it reports them (the races branch's
  * `int sysgi_httpsys_stop`), this becomes `return sysgi_httpsys_stop(srv);`. */
 static int stop_front_end(sysgi_httpsys *srv) {
-  sysgi_httpsys_stop(srv);
-  return 0;
+  return sysgi_httpsys_stop(srv);
 }
 
 int svc_run(const sysgi_config *cfg, HANDLE stop_event,

@@ -107,7 +107,12 @@ typedef struct sysgi_frontend {
                    int64_t len, sysgi_send_token *token);
 
   /* Blocks until every pending send has completed (or failed). Required if
-   * send_body or send_file can return SYSGI_PENDING; may be NULL otherwise. */
+   * send_body or send_file can return SYSGI_PENDING; may be NULL otherwise.
+   * The core calls it before sysgi_handle() returns, on every path; a front
+   * end must not call sysgi_send_complete() after that (tokens may live in
+   * the core's stack frame). Should it return with sends still pending (a
+   * front-end bug), the core logs an error and keeps waiting for their
+   * completion rather than return. */
   int (*wait_sends)(void *conn);
 
   /* Reads up to `len` bytes of the request body into `buf`. Returns the

@@ -87,15 +87,32 @@ static void finish_sends(sysgi_req *rq) {
   if (rq->inflight && r->fe->wait_sends)
     SYSGI_NOGIL(r->fe->wait_sends(r->conn));
   sysgi_tokens_reap(rq);
-  if (rq->inflight) {
-    /* A front end bug. Leaking the buffers is the only safe thing left. */
-    size_t n = 0;
-    for (struct sysgi_send_token *t = rq->inflight; t; t = t->next)
-      n++;
-    sysgi_log(rq, SYSGI_LOG_ERR, "sysgi: the front end did not complete %zu "
-              "pending sends; their buffers are leaked", n);
-    rq->inflight = NULL;
+  if (!rq->inflight)
+    return;
+  /* A front end bug. The tokens of the inline pool live in sysgi_handle's
+   * stack frame, so leaking them is not safe: a late sysgi_send_complete
+   * would write into a dead frame. Wait for every one, however long it
+   * takes (a stuck request is reported at shutdown; memory corruption
+   * would not be). */
+  size_t n = 0;
+  for (struct sysgi_send_token *t = rq->inflight; t; t = t->next)
+    n++;
+  sysgi_log(rq, SYSGI_LOG_ERR, "sysgi: the front end's wait_sends returned "
+            "with %zu sends still pending; waiting for their completion",
+            n);
+  PyObject *time = PyImport_ImportModule("time");
+  while (rq->inflight) {
+    if (r->fe->wait_sends)
+      SYSGI_NOGIL(r->fe->wait_sends(r->conn));
+    /* time.sleep releases the GIL. */
+    PyObject *v = time ? PyObject_CallMethod(time, "sleep", "d", 0.002)
+                       : NULL;
+    if (!v)
+      PyErr_Clear();
+    Py_XDECREF(v);
+    sysgi_tokens_reap(rq);
   }
+  Py_XDECREF(time);
 }
 
 /* ---- sending -------------------------------------------------------------- */
@@ -514,7 +531,11 @@ static int run(sysgi_req *rq) {
   finish_sends(rq);
   if (result)
     call_close(rq, result);
-  if (status > 0 && !rq->is_head && !rq->send_failed &&
+  /* HEAD, 1xx, 204 and 304 never have a body (RFC 9110 6.4.1): their
+   * Content-Length is not a promise of body bytes. */
+  int bodyless = rq->is_head || rq->status < 200 || rq->status == 204 ||
+                 rq->status == 304;
+  if (status > 0 && !bodyless && !rq->send_failed &&
       rq->content_length >= 0 && rq->body_sent < rq->content_length)
     sysgi_log(rq, SYSGI_LOG_WARN, "sysgi: content length mismatch: the "
               "application of '%s' returned %lld of the %lld bytes its "

@@ -58,6 +58,8 @@ typedef struct sysgi_httpsys_config {
   const char *application_group;
   const char *callable_object;
   int enable_sendfile;
+  /* WSGIPassAuthorization: pass the Authorization header to the app as
+   * HTTP_AUTHORIZATION. Off by default, as in mod_wsgi. */
   int pass_authorization;
 
   unsigned threads;     /* worker threads; 0: 8 */
@@ -79,8 +81,12 @@ typedef struct sysgi_httpsys sysgi_httpsys;
 int sysgi_httpsys_start(const sysgi_httpsys_config *cfg, sysgi_httpsys **out);
 
 /* Stops receiving, lets in-flight requests finish (up to the shutdown
- * timeout), closes every handle and frees the server. */
-void sysgi_httpsys_stop(sysgi_httpsys *srv);
+ * timeout), closes every handle and frees the server. Returns 0, or the
+ * number of requests still running in the application after the timeout:
+ * then the server (its threads, request queue and memory) is left in place
+ * for them, and the caller must not finalize Python; it should exit the
+ * process instead. */
+int sysgi_httpsys_stop(sysgi_httpsys *srv);
 
 /* The one place where a Win32 / HTTP Server API error becomes SYSGI_E_*. */
 int sysgi_httpsys_translate_error(unsigned long win32_error);

@@ -86,6 +86,10 @@ typedef struct hs_recv {
   HTTP_REQUEST *buf;
   ULONG size;
   HTTP_REQUEST_ID id; /* HTTP_NULL_ID, or the request to read again */
+  /* A receive that cannot be posted is posted again by this timer, after
+   * a back-off that doubles while the error persists. */
+  PTP_TIMER retry;
+  unsigned failures, backoff_ms;
 } hs_recv;
 
 /* apps.c: one application, copied from the configuration. */
@@ -116,6 +120,7 @@ struct sysgi_httpsys {
   HANDLE queue;
   hs_recv *recvs;
   unsigned n_recvs;
+  SRWLOCK retry_lock; /* arming a retry timer vs. stop closing them */
   volatile LONG stopping;
   volatile LONG active; /* requests received and not yet finished */
   int initialized;
@@ -147,13 +152,19 @@ typedef struct hs_conn {
   DWORD read_err, read_bytes;
   int body_eof;
 
-  /* Response (response.c): at most one send in flight. */
+  /* Response (response.c): at most one send in flight. The I/O thread's
+   * completion writes send_err, completes send_token and, as its very last
+   * access to the request, sets send_event; the worker waits for that
+   * event whenever send_inflight (worker-only) says a send is out, so it
+   * never frees or reuses the request under a completion. */
   hs_op send_op;
   HANDLE send_event;
-  volatile LONG send_pending;
+  int send_inflight;
   DWORD send_err;
+  int send_is_file; /* the send in flight carries a file-handle chunk */
   sysgi_send_token *send_token;
   HTTP_DATA_CHUNK send_chunk; /* read by the send in flight */
+  char *file_buf; /* buffered fallback of a refused file-handle send */
   int head_stored, head_sent, final_sent, client_gone;
   int failed;      /* aborted: disconnect after the response */
   int send_failed; /* a send completed with an error */
@@ -208,6 +219,7 @@ void hs_response_free(hs_conn *c);
 void hs_send_busy(hs_conn *c);
 
 /* conn life (server.c) */
+hs_conn *hs_conn_new(void); /* zeroed, or NULL */
 void hs_conn_end(hs_conn *c);
 
 #endif /* SYSGI_HS_H */

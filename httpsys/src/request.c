@@ -156,24 +156,78 @@ static int hexval(char ch) {
   return -1;
 }
 
-/* Percent-decodes `len` bytes into `out` (room for len+1). Returns the
- * decoded length, or -1 for a malformed escape or an encoded NUL. */
-static ptrdiff_t pct_decode(const char *in, size_t len, char *out) {
-  size_t o = 0;
-  for (size_t i = 0; i < len; i++) {
-    if (in[i] != '%') {
-      out[o++] = in[i];
+static int unreserved(unsigned char ch) {
+  return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+         (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
+         ch == '~';
+}
+
+/* The path of the request line as Apache 2.4 maps it to r->uri (and
+ * mod_wsgi to SCRIPT_NAME + PATH_INFO), in place; `p` holds `len` bytes
+ * and room for a NUL:
+ *  1. %XX of unreserved characters are decoded (so "%2e" is a dot), other
+ *     escapes are kept; a malformed escape is a 400;
+ *  2. repeated slashes are merged (MergeSlashes On);
+ *  3. "." and ".." segments are removed (RFC 3986 remove_dot_segments); a
+ *     ".." above the root is a 400;
+ *  4. the remaining escapes are decoded; "%2F" and "%00" are a 404
+ *     (AllowEncodedSlashes Off; Apache answers 404 to an encoded NUL too).
+ * Returns the new length, or -400 / -404. */
+static ptrdiff_t normalize_path(char *p, size_t len) {
+  size_t w = 0;
+  for (size_t i = 0; i < len; i++) { /* 1 */
+    if (p[i] == '%') {
+      int hi = i + 1 < len ? hexval(p[i + 1]) : -1;
+      int lo = i + 2 < len ? hexval(p[i + 2]) : -1;
+      if (hi < 0 || lo < 0)
+        return -400;
+      unsigned char ch = (unsigned char)(hi * 16 + lo);
+      if (unreserved(ch)) {
+        p[w++] = (char)ch;
+        i += 2;
+        continue;
+      }
+    }
+    p[w++] = p[i];
+  }
+  len = w;
+  w = 0;
+  for (size_t i = 0; i < len;) { /* 2 and 3: segment by segment */
+    if (p[i] == '/' && w > 0 && p[w - 1] == '/') {
+      i++;
       continue;
     }
-    int hi = i + 1 < len ? hexval(in[i + 1]) : -1;
-    int lo = i + 2 < len ? hexval(in[i + 2]) : -1;
-    if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-      return -1;
-    out[o++] = (char)(hi * 16 + lo);
+    if (p[i] == '.' && w > 0 && p[w - 1] == '/') {
+      size_t n = i + 1 < len && p[i + 1] == '.' ? 2 : 1;
+      if (i + n == len || p[i + n] == '/') {
+        if (n == 2) { /* drop the previous segment, keep its slash */
+          if (w == 1)
+            return -400;
+          w--;
+          while (w > 0 && p[w - 1] != '/')
+            w--;
+        }
+        i += n + (i + n < len); /* and the slash after it */
+        continue;
+      }
+    }
+    p[w++] = p[i++];
+  }
+  len = w;
+  w = 0;
+  for (size_t i = 0; i < len; i++) { /* 4 */
+    if (p[i] != '%') {
+      p[w++] = p[i];
+      continue;
+    }
+    char ch = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
+    if (ch == '/' || ch == '\0')
+      return -404;
+    p[w++] = ch;
     i += 2;
   }
-  out[o] = '\0';
-  return (ptrdiff_t)o;
+  p[w] = '\0';
+  return (ptrdiff_t)w;
 }
 
 static void format_addr(const SOCKADDR *sa, char *host, size_t hcap,
@@ -222,8 +276,12 @@ static int add_headers(hs_conn *c) {
     const HTTP_KNOWN_HEADER *h = &hd->KnownHeaders[i];
     if (!h->pRawValue || !known_names[i])
       continue;
-    if (i == HttpHeaderAuthorization && !c->app->pass_authorization)
-      continue; /* WSGIPassAuthorization Off: the server authenticates */
+    /* Credentials stay with the server, as in Apache: Authorization only
+     * with WSGIPassAuthorization (the app's pass-authorization),
+     * Proxy-Authorization never. */
+    if ((i == HttpHeaderAuthorization && !c->app->pass_authorization) ||
+        i == HttpHeaderProxyAuthorization)
+      continue;
     rc = add_var(c, known_names[i], strlen(known_names[i]), h->pRawValue,
                  h->RawValueLength);
     if (rc)
@@ -281,12 +339,15 @@ static int add_path(hs_conn *c) {
   char *path = malloc(plen + 1);
   if (!path)
     return SYSGI_E_NOMEM;
-  ptrdiff_t dlen = pct_decode(raw, plen, path);
+  memcpy(path, raw, plen);
+  ptrdiff_t dlen = normalize_path(path, plen);
   if (dlen < 0) {
     free(path);
-    hs_log(c->srv, SYSGI_LOG_INFO, "400: malformed escape in URL %.*s",
-           (int)len, raw);
-    return 400;
+    hs_log(c->srv, SYSGI_LOG_INFO, dlen == -400
+           ? "400: malformed escape or '..' above the root in URL %.*s"
+           : "404: encoded '/' or NUL in URL %.*s (as Apache's "
+             "AllowEncodedSlashes Off)", (int)len, raw);
+    return (int)-dlen;
   }
   size_t mlen;
   c->app = hs_app_match(c->srv, path, &mlen);

@@ -54,8 +54,10 @@ int hs_response_init(hs_conn *c) {
 void hs_response_free(hs_conn *c) {
   free(c->head_block);
   free(c->unknown);
+  free(c->file_buf);
   c->head_block = NULL;
   c->unknown = NULL;
+  c->file_buf = NULL;
   if (c->send_event)
     CloseHandle(c->send_event);
   if (c->read_event)
@@ -71,22 +73,23 @@ static void send_done(hs_op *op, DWORD err, DWORD bytes) {
   /* The kernel no longer reads the buffer: only now may the core drop it. */
   if (tok)
     sysgi_send_complete(tok, err ? sysgi_httpsys_translate_error(err) : 0);
-  /* Read everything needed before the event: once it is set, the worker
-   * may finish the request and free `c`. */
   void (*after)(hs_conn *) = c->after_send;
   if (after) {
-    InterlockedExchange(&c->send_pending, 0);
-    after(c); /* nobody waits on this request */
+    after(c); /* nobody waits on this request: it is ours to end */
     return;
   }
-  InterlockedExchange(&c->send_pending, 0);
-  SetEvent(c->send_event);
+  /* The last access to `c`: once the event is set, the worker may finish
+   * the request, free `c` and close the event. */
+  HANDLE ev = c->send_event;
+  SetEvent(ev);
 }
 
 /* Waits for the send in flight; returns its result. */
 static int wait_send(hs_conn *c) {
-  if (InterlockedCompareExchange(&c->send_pending, 0, 0))
+  if (c->send_inflight) {
     WaitForSingleObject(c->send_event, INFINITE);
+    c->send_inflight = 0;
+  }
   if (c->send_err != NO_ERROR && !c->send_failed) {
     c->send_failed = 1;
     int err = sysgi_httpsys_translate_error(c->send_err);
@@ -99,43 +102,103 @@ static int wait_send(hs_conn *c) {
                         : 0;
 }
 
-/* Issues one send of `chunk` (or none); HttpSendHttpResponse if the head
- * has not gone out yet. Returns SYSGI_PENDING or a negative error (then the
- * token was not taken). */
-static int issue(hs_conn *c, HTTP_DATA_CHUNK *chunk, int final,
-                 sysgi_send_token *tok) {
+/* Posts one send of `chunk` (or none); HttpSendHttpResponse if the head
+ * has not gone out yet. Returns the API's result. Everything the request
+ * needs is written before the call: once a fire-and-forget send (after_send)
+ * is posted its completion may end the request at any time, so `c` is not
+ * touched after the call unless it failed without a completion (then it is
+ * left as before: nothing was sent). */
+static ULONG post_send(hs_conn *c, HTTP_DATA_CHUNK *chunk, int final,
+                       sysgi_send_token *tok) {
   ULONG flags = final ? 0 : HTTP_SEND_RESPONSE_FLAG_MORE_DATA;
   if (final && (c->disconnect || c->failed))
     flags |= HTTP_SEND_RESPONSE_FLAG_DISCONNECT;
   if (chunk)
     c->send_chunk = *chunk;
+  int first = !c->head_sent, was_final = c->final_sent;
+  int owned = c->after_send == NULL;
+  HANDLE queue = c->srv->queue;
+  HTTP_REQUEST_ID id = c->id;
+  HTTP_DATA_CHUNK *chunks = chunk ? &c->send_chunk : NULL;
+  USHORT n = chunk ? 1 : 0;
+  OVERLAPPED *ov = &c->send_op.ov;
   c->send_token = tok;
   c->send_err = NO_ERROR;
-  ResetEvent(c->send_event);
-  InterlockedExchange(&c->send_pending, 1);
-  hs_op_start(&c->srv->pool, &c->send_op, send_done, c);
-  ULONG rc;
-  if (!c->head_sent) {
-    c->resp.EntityChunkCount = chunk ? 1 : 0;
-    c->resp.pEntityChunks = chunk ? &c->send_chunk : NULL;
-    rc = HttpSendHttpResponse(c->srv->queue, c->id, flags, &c->resp, NULL,
-                              NULL, NULL, 0, &c->send_op.ov, NULL);
-    c->head_sent = 1;
-  } else {
-    rc = HttpSendResponseEntityBody(c->srv->queue, c->id, flags,
-                                    chunk ? 1 : 0, chunk ? &c->send_chunk : NULL,
-                                    NULL, NULL, 0, &c->send_op.ov, NULL);
-  }
+  c->send_is_file = chunk && chunk->DataChunkType == HttpDataChunkFromFileHandle;
+  c->head_sent = 1;
   if (final)
     c->final_sent = 1;
+  if (first) {
+    c->resp.EntityChunkCount = n;
+    c->resp.pEntityChunks = chunks;
+  }
+  ResetEvent(c->send_event);
+  c->send_inflight = owned;
+  hs_op_start(&c->srv->pool, &c->send_op, send_done, c);
+  ULONG rc = first ? HttpSendHttpResponse(queue, id, flags, &c->resp, NULL,
+                                          NULL, NULL, 0, ov, NULL)
+                   : HttpSendResponseEntityBody(queue, id, flags, n, chunks,
+                                                NULL, NULL, 0, ov, NULL);
+  if (hs_io_will_complete(rc))
+    return rc; /* `c` may be gone now (after_send) */
+  hs_op_cancel(&c->srv->pool, &c->send_op);
+  c->send_inflight = 0;
+  c->send_token = NULL;
+  c->head_sent = !first;
+  c->final_sent = was_final;
+  return rc;
+}
+
+/* Issues one send. Returns SYSGI_PENDING or a negative error (then the
+ * token was not taken and nothing more may be sent). */
+static int issue(hs_conn *c, HTTP_DATA_CHUNK *chunk, int final,
+                 sysgi_send_token *tok) {
+  ULONG rc = post_send(c, chunk, final, tok);
   if (hs_io_will_complete(rc))
     return SYSGI_PENDING;
-  hs_op_cancel(&c->srv->pool, &c->send_op);
-  c->send_token = NULL;
-  InterlockedExchange(&c->send_pending, 0);
   c->send_err = rc;
   c->final_sent = 1; /* nothing more may follow a failed send */
   return wait_send(c);
+}
+
+/* Sends `len` bytes of file `h` from `off` in memory chunks (read here in
+ * C), when http.sys refused the file-handle chunk (Wine: error 120). The
+ * buffer is reused only after each send completed. Returns 0 or an error. */
+#define HS_FILE_BUF (256 * 1024)
+static int send_file_buffered(hs_conn *c, HANDLE h, int64_t off, int64_t len,
+                              int final) {
+  if (!c->file_buf && !(c->file_buf = malloc(HS_FILE_BUF)))
+    return SYSGI_E_NOMEM;
+  while (len > 0) {
+    DWORD want = len > HS_FILE_BUF ? HS_FILE_BUF : (DWORD)len, got = 0;
+    OVERLAPPED o;
+    ZeroMemory(&o, sizeof o);
+    o.Offset = (DWORD)off;
+    o.OffsetHigh = (DWORD)((uint64_t)off >> 32);
+    BOOL ok = ReadFile(h, c->file_buf, want, &got, &o);
+    if (!ok && GetLastError() == ERROR_IO_PENDING)
+      ok = GetOverlappedResult(h, &o, &got, TRUE);
+    if (!ok || got == 0) {
+      hs_log(c->srv, SYSGI_LOG_ERR, "reading the file to send failed "
+             "(error %lu) with %lld bytes left: closing the connection",
+             ok ? 0ul : (unsigned long)GetLastError(), (long long)len);
+      c->failed = 1;
+      return SYSGI_E_IO;
+    }
+    HTTP_DATA_CHUNK ch;
+    ZeroMemory(&ch, sizeof ch);
+    ch.DataChunkType = HttpDataChunkFromMemory;
+    ch.FromMemory.pBuffer = c->file_buf;
+    ch.FromMemory.BufferLength = got;
+    int rc = issue(c, &ch, final && (int64_t)got == len, NULL);
+    if (rc == SYSGI_PENDING)
+      rc = wait_send(c);
+    if (rc)
+      return rc;
+    off += got;
+    len -= got;
+  }
+  return 0;
 }
 
 static int fe_send_head(void *conn, int status, const char *status_line,
@@ -254,7 +317,24 @@ static int send_chunk(hs_conn *c, HTTP_DATA_CHUNK *chunk, int64_t len,
     }
   }
   c->body_sent += len;
-  return issue(c, chunk, final, tok);
+  if (chunk->DataChunkType != HttpDataChunkFromFileHandle)
+    return issue(c, chunk, final, tok);
+  ULONG wrc = post_send(c, chunk, final, tok);
+  if (hs_io_will_complete(wrc))
+    return SYSGI_PENDING;
+  if (sysgi_httpsys_translate_error(wrc) == SYSGI_E_CLIENT_GONE) {
+    c->send_err = wrc;
+    c->final_sent = 1;
+    return wait_send(c);
+  }
+  /* Refused before anything of it was sent: the same range from memory. */
+  hs_log(c->srv, SYSGI_LOG_INFO, "file-handle send refused (error %lu): "
+         "sending the %lld bytes from memory", (unsigned long)wrc,
+         (long long)len);
+  return send_file_buffered(c, chunk->FromFileHandle.FileHandle,
+                            (int64_t)chunk->FromFileHandle.ByteRange
+                                .StartingOffset.QuadPart,
+                            len, final);
 }
 
 static int fe_send_body(void *conn, const void *data, size_t len,
@@ -325,6 +405,14 @@ int hs_send_simple(hs_conn *c, USHORT status, const char *reason) {
   return rc;
 }
 
+/* A response that never has a body (RFC 9110 6.4.1): to HEAD, or 1xx, 204,
+ * 304. Its Content-Length describes the body it would have had. */
+static int bodyless(hs_conn *c) {
+  USHORT st = c->resp.StatusCode;
+  return (c->req && c->req->Verb == HttpVerbHEAD) || st < 200 || st == 204 ||
+         st == 304;
+}
+
 void hs_response_finish(hs_conn *c, int rc) {
   int wrc = wait_send(c);
   if (!c->head_stored && !c->head_sent) {
@@ -335,11 +423,22 @@ void hs_response_finish(hs_conn *c, int rc) {
       hs_send_simple(c, 500, "Internal Server Error");
     return;
   }
+  if (c->send_failed && !c->client_gone) {
+    /* The response cannot be completed and http.sys still holds the
+     * request: cancel it, so the client sees the connection close now
+     * rather than waiting for its own timeout. */
+    hs_log(c->srv, SYSGI_LOG_WARN, "a %ssend failed (error %lu) after part "
+           "of the response: request cancelled",
+           c->send_is_file ? "file-handle " : "", (unsigned long)c->send_err);
+    HttpCancelHttpRequest(c->srv->queue, c->id, NULL);
+    return;
+  }
   if (c->final_sent || wrc)
     return;
   /* Short body against a declared length: the response cannot be
    * completed honestly, so the connection is closed after it. */
-  if (c->content_length >= 0 && c->body_sent < c->content_length) {
+  if (c->content_length >= 0 && c->body_sent < c->content_length &&
+      !bodyless(c)) {
     hs_log(c->srv, SYSGI_LOG_WARN, "response shorter than its Content-Length "
            "(%lld of %lld bytes): closing the connection",
            (long long)c->body_sent, (long long)c->content_length);

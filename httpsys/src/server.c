@@ -26,12 +26,32 @@ void hs_log(sysgi_httpsys *srv, int level, const char *fmt, ...) {
 
 /* ---- one request --------------------------------------------------------- */
 
+/* SYSGI_HS_TEST_GUARD (the strict-fake tests): each request in its own
+ * pages, released when it ends, so that any use after free faults. */
+hs_conn *hs_conn_new(void) {
+#ifdef SYSGI_HS_TEST_GUARD
+  return VirtualAlloc(NULL, sizeof(hs_conn), MEM_COMMIT | MEM_RESERVE,
+                      PAGE_READWRITE);
+#else
+  return calloc(1, sizeof(hs_conn));
+#endif
+}
+
+static void conn_free(hs_conn *c) {
+#ifdef SYSGI_HS_TEST_GUARD
+  if (c)
+    VirtualFree(c, 0, MEM_RELEASE);
+#else
+  free(c);
+#endif
+}
+
 void hs_conn_end(hs_conn *c) {
   sysgi_httpsys *srv = c->srv;
   hs_request_free(c);
   hs_response_free(c);
   free(c->req);
-  free(c);
+  conn_free(c);
   InterlockedDecrement(&srv->active);
 }
 
@@ -90,6 +110,49 @@ static void conn_run(hs_work *w) {
 /* ---- receiving ----------------------------------------------------------- */
 
 static void recv_done(hs_op *op, DWORD err, DWORD bytes);
+static void recv_post(hs_recv *r);
+
+#define HS_BACKOFF_MIN_MS 10
+#define HS_BACKOFF_MAX_MS 2000
+
+static void CALLBACK recv_timer(PTP_CALLBACK_INSTANCE inst, void *ctx,
+                                PTP_TIMER t) {
+  (void)inst;
+  (void)t;
+  recv_post(ctx);
+}
+
+/* A receive failed (error `rc`): post it again later, never lose the slot
+ * (with every slot lost the server would stop accepting for good). */
+static void recv_retry(hs_recv *r, ULONG rc) {
+  sysgi_httpsys *srv = r->srv;
+  AcquireSRWLockExclusive(&srv->retry_lock);
+  if (srv->stopping) {
+    ReleaseSRWLockExclusive(&srv->retry_lock);
+    return;
+  }
+  r->failures++;
+  r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : HS_BACKOFF_MIN_MS;
+  if (r->backoff_ms > HS_BACKOFF_MAX_MS)
+    r->backoff_ms = HS_BACKOFF_MAX_MS;
+  if (r->failures <= 10 || r->failures % 100 == 0)
+    hs_log(srv, SYSGI_LOG_ERR, "HttpReceiveHttpRequest failed: error %lu "
+           "(%u time(s) in a row); posting it again in %u ms",
+           (unsigned long)rc, r->failures, r->backoff_ms);
+  if (!r->retry)
+    r->retry = CreateThreadpoolTimer(recv_timer, r, NULL);
+  if (!r->retry) {
+    hs_log(srv, SYSGI_LOG_ERR, "cannot create a timer (error %lu): one "
+           "receive fewer", (unsigned long)GetLastError());
+  } else {
+    /* Relative due time, in 100 ns units, negative. */
+    ULARGE_INTEGER due;
+    due.QuadPart = (ULONGLONG)(-(LONGLONG)r->backoff_ms * 10000);
+    FILETIME ft = {due.LowPart, due.HighPart};
+    SetThreadpoolTimer(r->retry, &ft, 0, 0);
+  }
+  ReleaseSRWLockExclusive(&srv->retry_lock);
+}
 
 static void recv_post(hs_recv *r) {
   sysgi_httpsys *srv = r->srv;
@@ -105,9 +168,7 @@ static void recv_post(hs_recv *r) {
       r->id = HTTP_NULL_ID;
       continue;
     }
-    if (!srv->stopping)
-      hs_log(srv, SYSGI_LOG_ERR, "HttpReceiveHttpRequest failed: error %lu; "
-             "one receive fewer", (unsigned long)rc);
+    recv_retry(r, rc);
     return;
   }
 }
@@ -120,7 +181,7 @@ static void recv_done(hs_op *op, DWORD err, DWORD bytes) {
   if (srv->stopping) {
     /* A request that arrived as we stop: answer it (503), never drop it.
      * The send needs only the request id, even of a partial read. */
-    hs_conn *c = calloc(1, sizeof *c);
+    hs_conn *c = hs_conn_new();
     if (c && hs_response_init(c) == 0) {
       c->srv = srv;
       c->id = r->buf->RequestId;
@@ -128,7 +189,7 @@ static void recv_done(hs_op *op, DWORD err, DWORD bytes) {
       hs_send_busy(c);
     } else if (c) {
       hs_response_free(c);
-      free(c);
+      conn_free(c);
     }
     return;
   }
@@ -154,22 +215,26 @@ static void recv_done(hs_op *op, DWORD err, DWORD bytes) {
     return;
   }
   if (err != NO_ERROR) {
-    if (err != ERROR_CONNECTION_INVALID && err != ERROR_OPERATION_ABORTED)
-      hs_log(srv, SYSGI_LOG_WARN, "receiving a request failed: error %lu",
-             (unsigned long)err);
     r->id = HTTP_NULL_ID;
-    recv_post(r);
+    if (err == ERROR_CONNECTION_INVALID || err == ERROR_OPERATION_ABORTED) {
+      recv_post(r); /* that client went away: nothing wrong with us */
+      return;
+    }
+    /* The same error on every post would spin an I/O thread: back off. */
+    recv_retry(r, err);
     return;
   }
+  r->failures = 0;
+  r->backoff_ms = 0;
 
-  hs_conn *c = calloc(1, sizeof *c);
+  hs_conn *c = hs_conn_new();
   HTTP_REQUEST *fresh = malloc(HS_RECV_SIZE);
   if (!c || !fresh || hs_response_init(c) != 0) {
     /* Out of memory: drop this request, keep receiving with the buffer. */
     hs_log(srv, SYSGI_LOG_ERR, "out of memory: request dropped");
     if (c)
       hs_response_free(c);
-    free(c);
+    conn_free(c);
     free(fresh);
     HttpCancelHttpRequest(srv->queue, r->buf->RequestId, NULL);
     r->id = HTTP_NULL_ID;
@@ -292,6 +357,7 @@ int sysgi_httpsys_start(const sysgi_httpsys_config *cfg, sysgi_httpsys **out) {
   if (!srv)
     return SYSGI_E_NOMEM;
   srv->cfg = *cfg;
+  InitializeSRWLock(&srv->retry_lock);
   if (!srv->cfg.threads)
     srv->cfg.threads = 8;
   if (!srv->cfg.max_queued)
@@ -373,11 +439,26 @@ static int ops_empty(hs_pool *p, DWORD ms) {
   }
 }
 
-void sysgi_httpsys_stop(sysgi_httpsys *srv) {
+int sysgi_httpsys_stop(sysgi_httpsys *srv) {
   if (!srv)
-    return;
+    return 0;
+  /* Under retry_lock: a retry armed from now on sees `stopping` and is not
+   * armed; one armed before is disarmed here. Then wait for a callback
+   * already running (it posts nothing: recv_post checks `stopping`). */
+  AcquireSRWLockExclusive(&srv->retry_lock);
   InterlockedExchange(&srv->stopping, 1);
-  /* Stop accepting: cancel only our receives, not in-flight sends. */
+  for (unsigned i = 0; i < srv->n_recvs; i++)
+    if (srv->recvs[i].retry)
+      SetThreadpoolTimer(srv->recvs[i].retry, NULL, 0, 0);
+  ReleaseSRWLockExclusive(&srv->retry_lock);
+  for (unsigned i = 0; i < srv->n_recvs; i++) {
+    if (srv->recvs[i].retry) {
+      WaitForThreadpoolTimerCallbacks(srv->recvs[i].retry, TRUE);
+      CloseThreadpoolTimer(srv->recvs[i].retry);
+      srv->recvs[i].retry = NULL;
+    }
+  }
+  /* Cancel only our receives, not in-flight sends. */
   for (unsigned i = 0; i < srv->n_recvs; i++)
     CancelIoEx(srv->queue, &srv->recvs[i].op.ov);
   if (!wait_for(&srv->active, srv->cfg.shutdown_timeout_ms)) {
@@ -387,20 +468,31 @@ void sysgi_httpsys_stop(sysgi_httpsys *srv) {
     CancelIoEx(srv->queue, NULL);
     wait_for(&srv->active, 5000);
   }
+  LONG running = InterlockedCompareExchange(&srv->active, 0, 0);
+  if (running > 0) {
+    /* Workers still inside the application use the queue handle, the
+     * completion port and their request: close nothing, free nothing.
+     * The caller must not finalize Python under them (it exits). */
+    hs_log(srv, SYSGI_LOG_ERR, "%ld request(s) still running in the "
+           "application after the shutdown timeout: the server is left "
+           "running for them", (long)running);
+    return (int)running;
+  }
   /* Cancelled receives report back through the I/O threads; a receive
    * re-posted just as we began stopping is aborted by closing the queue. */
   ops_empty(&srv->pool, 2000);
   release(srv);
   int drained = ops_empty(&srv->pool, 5000);
   unsigned stuck = hs_pool_stop(&srv->pool, 5000);
-  if (stuck || !drained || srv->active) {
-    /* Something still runs (an app that never returns): leak the server
-     * rather than free memory a thread may still touch. */
-    hs_log(srv, SYSGI_LOG_WARN, "%u thread(s) did not stop; server memory "
+  if (stuck || !drained) {
+    /* A thread that does not stop could still touch the server: leak it
+     * rather than free memory under it. */
+    hs_log(srv, SYSGI_LOG_ERR, "%u thread(s) did not stop; server memory "
            "left allocated", stuck);
-    return;
+    return stuck ? (int)stuck : 1;
   }
   hs_log(srv, SYSGI_LOG_INFO, "stopped (%lu stray completion packets "
          "ignored)", srv->pool.stray_packets);
   destroy(srv);
+  return 0;
 }

@@ -149,10 +149,25 @@ static void *completer(void *arg) {
   return NULL;
 }
 
+static void *late_completer(void *arg) {
+  fake_conn *c = arg;
+  usleep((useconds_t)c->late_complete_ms * 1000);
+  complete_all(c);
+  c->late_done = 1;
+  return NULL;
+}
+
 static int wait_sends(void *conn) {
   fake_conn *c = conn;
   NO_GIL(c);
   c->wait_calls++;
+  if (c->late_complete_ms) {
+    if (!c->late_started && c->n_pend > 0) {
+      c->late_started = 1;
+      pthread_create(&c->late_thread, NULL, late_completer, c);
+    }
+    return 0; /* the bug: the sends are still pending */
+  }
   if (c->async_thread) {
     pthread_t th;
     pthread_create(&th, NULL, completer, c);

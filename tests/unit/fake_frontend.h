@@ -41,6 +41,9 @@ typedef struct fake_conn {
   int no_send_file;        /* fe.send_file is NULL                     */
   int ssl;                 /* ssl callbacks present; is_https value    */
   int quiet;               /* do not echo log lines to stderr          */
+  int late_complete_ms;    /* a buggy front end: wait_sends returns at
+                              once; a thread completes the pending sends
+                              this many ms later (late_done then 1)    */
 
   /* ---- recordings ---- */
   int head_calls;
@@ -61,6 +64,9 @@ typedef struct fake_conn {
   int aborted;
   int wait_calls;
   int completed;           /* async sends completed */
+  volatile int late_done;  /* the late completer has completed them   */
+  int late_started;
+  pthread_t late_thread;
   int corrupted;           /* async buffers changed before completion */
   int gil_held;            /* callbacks entered with the GIL held      */
   const char *gil_where;

@@ -80,3 +80,24 @@ TEST_IMPL(async_write_and_error) {
   test_done(c);
   return 0;
 }
+
+/* A front end whose wait_sends returns while sends are still pending (a
+ * bug) and completes them later from another thread. The tokens live in
+ * sysgi_handle's frame: it must not return before they are completed, or
+ * the late completion writes into a dead stack frame. */
+TEST_IMPL(async_late_completion) {
+  fake_conn *c = test_conn("late", churn_app, "GET", "/");
+  fake_var(c, "QUERY_STRING", "20");
+  c->async = 1;
+  c->late_complete_ms = 300;
+  ASSERT_EQ(fake_run(c), 0);
+  int done_at_return = c->late_done;
+  if (c->late_started)
+    pthread_join(c->late_thread, NULL);
+  ASSERT(c->late_started);
+  ASSERT(done_at_return);
+  ASSERT_LOG(c, "wait_sends returned");
+  expect_churn(c, 20);
+  test_done(c);
+  return 0;
+}

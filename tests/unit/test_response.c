@@ -245,6 +245,28 @@ TEST_IMPL(response_head_request) {
   return 0;
 }
 
+/* 304 and 204 have no body (RFC 9110): a Content-Length there describes
+ * the representation, not a body the app failed to send. */
+TEST_IMPL(response_bodyless_content_length) {
+  fake_conn *c = test_get("notmod",
+      "def application(environ, start_response):\n"
+      "    start_response('304 Not Modified', [('Content-Length', '1234')])\n"
+      "    return []\n");
+  ASSERT_EQ(c->status, 304);
+  ASSERT_EQ(c->content_length, 1234);
+  ASSERT_EQ(c->body_calls, 0);
+  ASSERT_NO_LOG(c, "mismatch");
+  test_done(c);
+  c = test_get("nocontent",
+      "def application(environ, start_response):\n"
+      "    start_response('204 No Content', [('Content-Length', '10')])\n"
+      "    return [b'']\n");
+  ASSERT_EQ(c->status, 204);
+  ASSERT_NO_LOG(c, "mismatch");
+  test_done(c);
+  return 0;
+}
+
 TEST_IMPL(response_content_length) {
   /* More than declared: truncated, warned, nothing beyond. */
   fake_conn *c = test_get("cl1",

@@ -14,18 +14,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fake_httpapi.h"
 #include "sysgi.h"
+
+/* The real core keeps its tokens in sysgi_handle's stack frame. Here each
+ * request has a frame record its tokens point to; it is marked dead when
+ * sysgi_handle returns, so a completion that comes later (it would write
+ * into a dead stack frame in the real core) is counted, and so is a
+ * return while tokens are still out (the front end's wait_sends returned
+ * too early). */
+typedef struct fc_frame {
+  volatile LONG alive;
+  volatile LONG out;
+} fc_frame;
 
 struct sysgi_send_token {
   void *mem;
   HANDLE file;
   volatile LONG completed;
+  fc_frame *frame;
 };
 
 volatile LONG fake_core_tokens_out;  /* tokens not yet completed */
 volatile LONG fake_core_double_completions;
+volatile LONG fake_core_late_completions;  /* after sysgi_handle returned */
+volatile LONG fake_core_early_returns;     /* returned with tokens out */
 HANDLE fake_core_gate;    /* /block waits for it */
 HANDLE fake_core_entered; /* set when /block starts waiting */
+
+static __thread fc_frame *cur_frame;
+
+static sysgi_send_token *token_new(void) {
+  sysgi_send_token *t = calloc(1, sizeof *t);
+  if (!t)
+    return NULL;
+  t->frame = cur_frame;
+  InterlockedIncrement(&t->frame->out);
+  InterlockedIncrement(&fake_core_tokens_out);
+  return t;
+}
 
 void sysgi_send_complete(sysgi_send_token *t, int result) {
   (void)result;
@@ -33,6 +60,12 @@ void sysgi_send_complete(sysgi_send_token *t, int result) {
     InterlockedIncrement(&fake_core_double_completions);
     return;
   }
+  if (!t->frame->alive) {
+    fprintf(stderr, "fake_core: a send token completed after its "
+            "sysgi_handle returned\n");
+    InterlockedIncrement(&fake_core_late_completions);
+  }
+  InterlockedDecrement(&t->frame->out);
   if (t->mem)
     VirtualFree(t->mem, 0, MEM_RELEASE);
   if (t->file)
@@ -67,7 +100,7 @@ unsigned char fake_pattern(uint64_t i) {
 
 /* One body chunk in its own pages, sent with a token. */
 static int send_chunk(const sysgi_request *r, uint64_t start, size_t len) {
-  sysgi_send_token *t = calloc(1, sizeof *t);
+  sysgi_send_token *t = token_new();
   unsigned char *m = VirtualAlloc(NULL, len, MEM_COMMIT | MEM_RESERVE,
                                   PAGE_READWRITE);
   if (!t || !m)
@@ -75,7 +108,6 @@ static int send_chunk(const sysgi_request *r, uint64_t start, size_t len) {
   for (size_t i = 0; i < len; i++)
     m[i] = fake_pattern(start + i);
   t->mem = m;
-  InterlockedIncrement(&fake_core_tokens_out);
   int rc = r->fe->send_body(r->conn, m, len, t);
   if (rc != SYSGI_PENDING) /* not taken: still ours */
     sysgi_send_complete(t, rc);
@@ -84,28 +116,31 @@ static int send_chunk(const sysgi_request *r, uint64_t start, size_t len) {
 
 static int reply(const sysgi_request *r, int status, const char *line,
                  const char *text) {
-  char cl[32];
-  (void)cl;
   sysgi_header h = {"Content-Type", "text/plain"};
+  const char *method = var(r, "REQUEST_METHOD");
   int rc = r->fe->send_head(r->conn, status, line, &h, 1,
                             (int64_t)strlen(text));
-  if (rc == 0 && *text) {
-    sysgi_send_token *t = calloc(1, sizeof *t);
+  /* As the real core: a HEAD response has its length but no body. */
+  if (rc == 0 && *text && strcmp(method, "HEAD") != 0) {
+    sysgi_send_token *t = token_new();
     size_t n = strlen(text);
     char *m = VirtualAlloc(NULL, n, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
     memcpy(m, text, n);
     t->mem = m;
-    InterlockedIncrement(&fake_core_tokens_out);
     rc = r->fe->send_body(r->conn, m, n, t);
     if (rc != SYSGI_PENDING)
       sysgi_send_complete(t, rc);
+    if (qnum(r, "late", 0)) {
+      /* Come to the wait only once the completion is signalling. */
+      WaitForSingleObject(fake_hold_started, 10000);
+    }
   }
   if (r->fe->wait_sends)
     r->fe->wait_sends(r->conn);
   return 0;
 }
 
-int sysgi_handle(const sysgi_request *r) {
+static int handle(const sysgi_request *r) {
   const sysgi_frontend *fe = r->fe;
   const char *path = var(r, "PATH_INFO");
   char text[4096];
@@ -129,6 +164,26 @@ int sysgi_handle(const sysgi_request *r) {
         nx++;
     snprintf(text, sizeof text, "%s|%s|%s|%d|%s", var(r, "SCRIPT_NAME"),
              path, var(r, "QUERY_STRING"), nx, r->url_scheme);
+    return reply(r, 200, "200 OK", text);
+  }
+  if (!strcmp(path, "/notmodified")) {
+    /* 304 with the length the full response would have (RFC 9110). */
+    rc = fe->send_head(r->conn, 304, "304 Not Modified", NULL, 0, 1234);
+    fe->wait_sends(r->conn);
+    return rc < 0 ? rc : 0;
+  }
+  if (!strcmp(path, "/nocontent")) {
+    rc = fe->send_head(r->conn, 204, "204 No Content", NULL, 0, 0);
+    fe->wait_sends(r->conn);
+    return rc < 0 ? rc : 0;
+  }
+  if (!strcmp(path, "/env")) {
+    /* The value of the variable named by the query string, or <unset>. */
+    const char *v = var(r, var(r, "QUERY_STRING"));
+    return reply(r, 200, "200 OK", v ? v : "<unset>");
+  }
+  if (!strncmp(path, "/echo", 5)) {
+    snprintf(text, sizeof text, "%s|%s", var(r, "SCRIPT_NAME"), path);
     return reply(r, 200, "200 OK", text);
   }
   if (!strcmp(path, "/block")) {
@@ -178,6 +233,8 @@ int sysgi_handle(const sysgi_request *r) {
     sysgi_header h = {"Content-Type", "application/octet-stream"};
     rc = fe->send_head(r->conn, 200, "200 OK", &h, 1, declared);
     for (long long i = 0; rc == 0 && i < n; i++) {
+      if (i == 1 && qnum(r, "late", 0))
+        WaitForSingleObject(fake_hold_started, 10000);
       rc = send_chunk(r, (uint64_t)(i * size), (size_t)size);
       if (rc == 0 && !strcmp(path, "/abort") && i == n / 2) {
         fe->abort(r->conn);
@@ -213,9 +270,8 @@ int sysgi_handle(const sysgi_request *r) {
     rc = fe->send_head(r->conn, 200, "200 OK", &h, 1, pre + size - off);
     if (rc == 0 && pre)
       rc = send_chunk(r, 0, (size_t)pre);
-    sysgi_send_token *t = calloc(1, sizeof *t);
+    sysgi_send_token *t = token_new();
     t->file = f;
-    InterlockedIncrement(&fake_core_tokens_out);
     if (rc == 0)
       rc = fe->send_file(r->conn, (intptr_t)f, off, size - off, t);
     if (rc != SYSGI_PENDING)
@@ -224,4 +280,26 @@ int sysgi_handle(const sysgi_request *r) {
     return 0;
   }
   return reply(r, 404, "404 Not Found", "no such test path");
+}
+
+int sysgi_handle(const sysgi_request *r) {
+  fc_frame *f = calloc(1, sizeof *f);
+  if (!f)
+    return SYSGI_E_NOMEM;
+  f->alive = 1;
+  cur_frame = f;
+  int rc = handle(r);
+  cur_frame = NULL;
+  InterlockedExchange(&f->alive, 0);
+  if (InterlockedCompareExchange(&f->out, 0, 0) != 0) {
+    fprintf(stderr, "fake_core: sysgi_handle returns with %ld send "
+            "token(s) still out\n", (long)f->out);
+    InterlockedIncrement(&fake_core_early_returns);
+    /* f stays allocated: the late completion still points to it. */
+  } else {
+    free(f);
+  }
+  if (qnum(r, "late", 0))
+    SetEvent(fake_handler_returned);
+  return rc;
 }

@@ -25,8 +25,9 @@
  *    the queue closes, ...) is recorded as a violation and fails the test.
  *
  * This file: the API entry points and their checks, the interposed kernel32
- * calls, the test controls. fake_httpapi_io.c: request layout and the
- * completion thread.
+ * calls. fake_httpapi_io.c: request layout and the completion threads.
+ * fake_httpapi_ctl.c: the test controls. fake_httpapi_hooks.c: the race
+ * hooks.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -156,6 +157,7 @@ static ULONG WINAPI fake_HttpCloseRequestQueue(HANDLE h) {
   }
   F.queue = NULL;
   F.closed = 1;
+  F.queue_closes++;
   LeaveCriticalSection(&F.lock);
   CloseHandle(h);
   return NO_ERROR;
@@ -190,6 +192,9 @@ static ULONG WINAPI fake_HttpReceiveHttpRequest(HANDLE h, HTTP_REQUEST_ID id,
   ULONG rc = ERROR_IO_PENDING;
   if (!check_async("HttpReceiveHttpRequest", h, pbytes, ov)) {
     rc = ERROR_INVALID_PARAMETER;
+  } else if (F.fail_recv_n > 0) {
+    F.fail_recv_n--;
+    rc = F.fail_recv_err; /* e.g. out of kernel resources */
   } else if (flags & ~(ULONG)HTTP_RECEIVE_REQUEST_FLAG_COPY_BODY) {
     violation("HttpReceiveHttpRequest: flags 0x%lx", flags);
     rc = ERROR_INVALID_PARAMETER;
@@ -274,7 +279,8 @@ static ULONG WINAPI fake_HttpReceiveRequestEntityBody(
   return rc;
 }
 
-/* Checks flags and chunks common to both sends; returns 0 if rejected. */
+/* Checks flags and chunks common to both sends; returns 1 if accepted, 0
+ * if rejected (a violation), -1 if refused as unsupported. */
 static int check_send(const char *fn, freq *r, ULONG flags, USHORT n,
                       const HTTP_DATA_CHUNK *chunks) {
   const ULONG known = HTTP_SEND_RESPONSE_FLAG_DISCONNECT |
@@ -311,6 +317,8 @@ static int check_send(const char *fn, freq *r, ULONG flags, USHORT n,
         return 0;
       }
     } else if (c->DataChunkType == HttpDataChunkFromFileHandle) {
+      if (F.file_mode == 1)
+        return -1; /* refused like Wine does: no violation */
       if (!c->FromFileHandle.FileHandle ||
           c->FromFileHandle.FileHandle == INVALID_HANDLE_VALUE ||
           !c->FromFileHandle.ByteRange.Length.QuadPart) {
@@ -344,12 +352,34 @@ static job *send_job(freq *r, OVERLAPPED *ov, ULONG flags, USHORT n,
   return j;
 }
 
+/* Queues the send, or returns it for finish_sync() (sync_sends). */
+static job *start_send(job *j) {
+  if (j->r->sync_sends)
+    return j;
+  push_job(j);
+  return NULL;
+}
+
+/* sync_sends: completes the send on the caller's thread and returns only
+ * once the product's I/O thread has dispatched the completion. */
+static void finish_sync(job *j) {
+  if (!j)
+    return;
+  hook_sync_begin(j->ov);
+  run_send(j);
+  hook_sync_wait();
+  free(j->chunks);
+  free(j);
+}
+
 static ULONG WINAPI fake_HttpSendHttpResponse(
     HANDLE h, HTTP_REQUEST_ID id, ULONG flags, PHTTP_RESPONSE resp,
     PVOID cache, PULONG pbytes, PVOID r1, ULONG r2, LPOVERLAPPED ov,
     PVOID log) {
   EnterCriticalSection(&F.lock);
   ULONG rc = ERROR_IO_PENDING;
+  int chk;
+  job *sync = NULL;
   freq *r = find_req(id);
   if (!check_async("HttpSendHttpResponse", h, pbytes, ov)) {
     rc = ERROR_INVALID_PARAMETER;
@@ -366,8 +396,9 @@ static ULONG WINAPI fake_HttpSendHttpResponse(
              resp->Version.MajorVersion != 1) {
     violation("HttpSendHttpResponse: bad HTTP_RESPONSE");
     rc = ERROR_INVALID_PARAMETER;
-  } else if (check_send("HttpSendHttpResponse", r, flags,
-                        resp->EntityChunkCount, resp->pEntityChunks)) {
+  } else if ((chk = check_send("HttpSendHttpResponse", r, flags,
+                               resp->EntityChunkCount,
+                               resp->pEntityChunks)) > 0) {
     HTTP_RESPONSE_HEADERS *hd = &resp->Headers;
     int ok = 1;
     for (int i = 0; i < HttpHeaderResponseMaximum; i++)
@@ -401,12 +432,13 @@ static ULONG WINAPI fake_HttpSendHttpResponse(
       j->response = resp;
       j->hash = hash_send(j);
       r->head_sent = 1;
-      push_job(j);
+      sync = start_send(j);
     }
   } else {
-    rc = ERROR_INVALID_PARAMETER;
+    rc = chk < 0 ? ERROR_CALL_NOT_IMPLEMENTED : ERROR_INVALID_PARAMETER;
   }
   LeaveCriticalSection(&F.lock);
+  finish_sync(sync);
   return rc;
 }
 
@@ -416,6 +448,8 @@ static ULONG WINAPI fake_HttpSendResponseEntityBody(
     LPOVERLAPPED ov, PVOID log) {
   EnterCriticalSection(&F.lock);
   ULONG rc = ERROR_IO_PENDING;
+  int chk;
+  job *sync = NULL;
   freq *r = find_req(id);
   if (!check_async("HttpSendResponseEntityBody", h, pbytes, ov)) {
     rc = ERROR_INVALID_PARAMETER;
@@ -430,14 +464,16 @@ static ULONG WINAPI fake_HttpSendResponseEntityBody(
     violation("HttpSendResponseEntityBody after a head sent without "
               "MORE_DATA");
     rc = ERROR_INVALID_PARAMETER;
-  } else if (check_send("HttpSendResponseEntityBody", r, flags, n, chunks)) {
+  } else if ((chk = check_send("HttpSendResponseEntityBody", r, flags, n,
+                               chunks)) > 0) {
     job *j = send_job(r, ov, flags, n, chunks);
     j->hash = hash_send(j);
-    push_job(j);
+    sync = start_send(j);
   } else {
-    rc = ERROR_INVALID_PARAMETER;
+    rc = chk < 0 ? ERROR_CALL_NOT_IMPLEMENTED : ERROR_INVALID_PARAMETER;
   }
   LeaveCriticalSection(&F.lock);
+  finish_sync(sync);
   return rc;
 }
 
@@ -448,6 +484,7 @@ static ULONG WINAPI fake_HttpCancelHttpRequest(HANDLE h, HTTP_REQUEST_ID id,
   if (r) {
     r->final_sent = 1;
     r->resp.failed = 1;
+    r->resp.cancelled = 1;
     r->resp.done = 1;
     SetEvent(r->done);
   }
@@ -515,103 +552,3 @@ static BOOL WINAPI fake_CancelIoEx(HANDLE h, LPOVERLAPPED ov) {
 
 void *__imp_CreateIoCompletionPort = (void *)fake_CreateIoCompletionPort;
 void *__imp_CancelIoEx = (void *)fake_CancelIoEx;
-
-/* ---- test controls ------------------------------------------------------- */
-
-static char *dup(const char *s, size_t n) {
-  char *d = malloc(n + 1);
-  memcpy(d, s, n);
-  d[n] = '\0';
-  return d;
-}
-
-int fake_http_inject(const fake_req_spec *spec) {
-  fake_start();
-  freq *r = calloc(1, sizeof *r);
-  size_t extra = spec->body_len || spec->chunked ? 1 : 0;
-  r->method = dup(spec->method, strlen(spec->method));
-  r->url = dup(spec->raw_url, strlen(spec->raw_url));
-  r->names = calloc(spec->n_headers + 2, sizeof *r->names);
-  r->values = calloc(spec->n_headers + 2, sizeof *r->values);
-  r->names[0] = dup("Host", 4);
-  r->values[0] = dup("127.0.0.1:8080", 14);
-  r->n_headers = 1;
-  for (size_t i = 0; i < spec->n_headers; i++) {
-    const char *colon = strchr(spec->headers[i], ':');
-    r->names[r->n_headers] = dup(spec->headers[i], (size_t)(colon - spec->headers[i]));
-    const char *v = colon + 1;
-    while (*v == ' ')
-      v++;
-    r->values[r->n_headers++] = dup(v, strlen(v));
-  }
-  if (extra) {
-    char tmp[32];
-    if (spec->chunked) {
-      r->names[r->n_headers] = dup("Transfer-Encoding", 17);
-      r->values[r->n_headers++] = dup("chunked", 7);
-    } else {
-      snprintf(tmp, sizeof tmp, "%zu", spec->body_len);
-      r->names[r->n_headers] = dup("Content-Length", 14);
-      r->values[r->n_headers++] = dup(tmp, strlen(tmp));
-    }
-  }
-  r->body = malloc(spec->body_len + 1);
-  memcpy(r->body, spec->body, spec->body_len);
-  r->body_len = spec->body_len;
-  r->chunked = spec->chunked;
-  r->fail_after = spec->fail_sends_after;
-  r->content_length = -1;
-  r->done = CreateEventW(NULL, TRUE, FALSE, NULL);
-  EnterCriticalSection(&F.lock);
-  int idx = F.n_reqs;
-  r->id = ID_BASE + (HTTP_REQUEST_ID)idx;
-  F.reqs[F.n_reqs++] = r;
-  if (F.n_pending_recv > 0) {
-    job *j = F.pending_recv[0];
-    F.pending_recv[0] = F.pending_recv[--F.n_pending_recv];
-    j->r = r;
-    r->state = 3;
-    push_job(j);
-  }
-  LeaveCriticalSection(&F.lock);
-  return idx;
-}
-
-const fake_response *fake_http_wait(int idx, unsigned timeout_ms) {
-  freq *r = F.reqs[idx];
-  if (WaitForSingleObject(r->done, timeout_ms) != WAIT_OBJECT_0)
-    return NULL;
-  return &r->resp;
-}
-
-void fake_http_post_strays(int n) {
-  for (int i = 0; i < n; i++) {
-    /* Packets for an OVERLAPPED the product never used, and without
-     * one, as Wine posts for synchronous calls. */
-    if (i % 2)
-      F.set_completion(F.port, F.key, (ULONG_PTR)&F.stray_ov, 0, 0);
-    else
-      F.set_completion(F.port, F.key, 0, 0, 0);
-  }
-}
-
-int fake_http_take_violations(char *buf, size_t len) {
-  EnterCriticalSection(&F.lock);
-  int n = F.n_violations;
-  snprintf(buf, len, "%s", F.violations);
-  F.violations[0] = '\0';
-  F.n_violations = 0;
-  LeaveCriticalSection(&F.lock);
-  return n;
-}
-
-int fake_http_pending_receives(void) {
-  EnterCriticalSection(&F.lock);
-  int n = F.n_pending_recv;
-  LeaveCriticalSection(&F.lock);
-  return n;
-}
-
-void *fake_http_queue_handle(void) { return F.queue; }
-
-unsigned long long fake_http_request_id(int idx) { return F.reqs[idx]->id; }

@@ -19,6 +19,14 @@ typedef struct fake_req_spec {
   size_t body_len;
   int chunked;          /* Transfer-Encoding: chunked, no Content-Length */
   int fail_sends_after; /* >0: the Nth send and later fail (client gone) */
+  /* Race hooks (fake_httpapi_hooks.c). hold_signal: the SetEvent of the
+   * product thread that dispatches the first send completion is held until
+   * a product thread waits on that event (closing or resetting it instead
+   * is a violation); later sends of the request complete only once
+   * fake_handler_returned is set (or after 3 s). sync_sends: each send
+   * returns only after its completion has been dispatched. */
+  int hold_signal;
+  int sync_sends;
 } fake_req_spec;
 
 typedef struct fake_response {
@@ -33,6 +41,7 @@ typedef struct fake_response {
   int n_more_data;    /* sends that carried MORE_DATA */
   int n_file_chunks;
   int disconnect;     /* final send asked to close the connection */
+  int cancelled;      /* HttpCancelHttpRequest ended the request */
 } fake_response;
 
 /* Queues a request as if a client had sent it; returns its index. */
@@ -48,5 +57,18 @@ void *fake_http_queue_handle(void);
 unsigned long long fake_http_request_id(int idx);
 /* Number of receives currently posted by the product. */
 int fake_http_pending_receives(void);
+/* The next `n` HttpReceiveHttpRequest calls fail at once with `err`. */
+void fake_http_fail_receives(int n, unsigned long err);
+/* File-handle chunks: 0 sent (default); 1 refused at once with
+ * ERROR_CALL_NOT_IMPLEMENTED (as Wine's http.sys); 2 accepted but their
+ * send completes with an error (STATUS_UNSUCCESSFUL) and the client waits
+ * until the server cancels the request. */
+void fake_http_file_chunks(int mode);
+/* Number of HttpCloseRequestQueue calls so far. */
+int fake_http_queue_closes(void);
+
+/* Events of the race hooks (fake_httpapi_hooks.c); fake_core.c uses them
+ * on its /late paths. */
+extern void *fake_hold_started, *fake_handler_returned;
 
 #endif

@@ -1,9 +1,10 @@
 /*
- * fake_httpapi_internal.h: state and helpers shared by the two halves of
+ * fake_httpapi_internal.h: state and helpers shared by the files of
  * the strict fake HTTP Server API: fake_httpapi.c (the API entry points and
- * their checks, the interposed kernel32 calls, the test controls) and
- * fake_httpapi_io.c (request layout, the completion thread that records,
- * checks and poisons the buffers of each send).
+ * their checks, the interposed kernel32 calls), fake_httpapi_io.c (request
+ * layout, the completion threads that record, check and poison the
+ * buffers of each send), fake_httpapi_ctl.c (the test controls) and
+ * fake_httpapi_hooks.c (the race hooks).
  */
 #ifndef FAKE_HTTPAPI_INTERNAL_H
 #define FAKE_HTTPAPI_INTERNAL_H
@@ -22,6 +23,7 @@
 #define ST_END_OF_FILE ((LONG)0xC0000011L)
 #define ST_CANCELLED ((LONG)0xC0000120L)
 #define ST_CONNECTION_INVALID ((LONG)0xC000023AL)
+#define ST_UNSUCCESSFUL ((LONG)0xC0000001L)
 
 #define MAX_REQS 4096
 #define FAKE_SESSION ((HTTP_SERVER_SESSION_ID)0x5e55)
@@ -42,6 +44,7 @@ typedef struct freq {
   size_t body_len, body_off;
   int chunked, fail_after, state; /* 0 new, 1 MORE_DATA given, 2 received */
   int head_sent, more_expected, final_sent, send_pending, read_pending;
+  int hold_signal, sync_sends, bodyless;
   int64_t content_length;
   size_t body_cap;
   fake_response resp;
@@ -85,6 +88,11 @@ typedef struct fake_state {
   create_port_fn real_create_port;
   cancel_fn real_cancel;
   OVERLAPPED stray_ov;
+  int fail_recv_n;
+  unsigned long fail_recv_err;
+  int file_mode;
+  int queue_closes;
+  unsigned seed;
 } fake_state;
 
 extern fake_state F;
@@ -96,5 +104,10 @@ DWORD WINAPI fake_completer(void *arg);
 /* Starts the completion thread and resolves the real kernel calls, once. */
 void fake_start(void);
 freq *find_req(HTTP_REQUEST_ID id);
+void run_send(job *j);
+/* fake_httpapi_hooks.c */
+void hook_arm_hold(OVERLAPPED *ov);
+void hook_sync_begin(OVERLAPPED *ov);
+void hook_sync_wait(void);
 
 #endif

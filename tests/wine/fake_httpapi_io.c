@@ -231,9 +231,10 @@ uint64_t hash_send(const job *j) {
   return h;
 }
 
-static void run_send(job *j) {
+void run_send(job *j) {
   freq *r = j->r;
   LONG status = ST_SUCCESS;
+  int file_fails = 0;
   size_t bytes = 0;
   if (hash_send(j) != j->hash)
     violation("request %llu: a buffer changed before its send completed",
@@ -276,6 +277,8 @@ static void run_send(job *j) {
       add_resp_body(r, c->FromMemory.pBuffer, c->FromMemory.BufferLength);
       bytes += c->FromMemory.BufferLength;
       poison(c->FromMemory.pBuffer, c->FromMemory.BufferLength);
+    } else if (F.file_mode == 2) {
+      file_fails = 1; /* accepted, then failed: nothing read */
     } else {
       /* Read the file through the handle, at the chunk's offset. */
       ULONGLONG off = c->FromFileHandle.ByteRange.StartingOffset.QuadPart;
@@ -316,14 +319,30 @@ static void run_send(job *j) {
     r->resp.failed = 1;
     r->final_sent = 1; /* the connection is gone */
   }
+  if (file_fails && !fail) {
+    /* http.sys keeps the request: the client waits until the server
+     * cancels it (HttpCancelHttpRequest) or its own timeout. */
+    status = ST_UNSUCCESSFUL;
+    r->final_sent = 0;
+    r->more_expected = 1;
+    final = 0;
+  }
+  int bodyless = r->bodyless || r->resp.status == 204 ||
+                 r->resp.status == 304 || r->resp.status < 200;
+  if (bodyless && r->resp.body_len)
+    violation("request %llu: %zu body bytes in a response without a body "
+              "(HEAD, 1xx, 204, 304)", (unsigned long long)r->id,
+              r->resp.body_len);
   if (final && !fail) {
     r->resp.disconnect = (j->flags & HTTP_SEND_RESPONSE_FLAG_DISCONNECT) != 0;
-    if (r->content_length >= 0 && !r->resp.disconnect &&
+    if (r->content_length >= 0 && !r->resp.disconnect && !bodyless &&
         (int64_t)r->resp.body_len != r->content_length)
       violation("request %llu: %zu body bytes for Content-Length %lld",
                 (unsigned long long)r->id, r->resp.body_len,
                 (long long)r->content_length);
   }
+  if (r->hold_signal && r->resp.n_sends == 1)
+    hook_arm_hold(j->ov);
   LeaveCriticalSection(&F.lock);
   complete(j->ov, status, bytes);
   if (final || fail) {
@@ -332,8 +351,20 @@ static void run_send(job *j) {
   }
 }
 
+/* A small random delay (0 to 5 ms, mostly under 1 ms) before each
+ * completion, from a per-thread generator seeded by FAKE_SEED: the
+ * product then sees completions race its own threads, and a seed that
+ * failed can be run again. */
+static void random_delay(unsigned *state) {
+  *state = *state * 1103515245u + 12345u;
+  unsigned r = (*state >> 16) % 100;
+  Sleep(r < 40 ? 0 : r < 85 ? 1 : 2 + r % 4);
+}
+
+#define N_COMPLETERS 4
+
 DWORD WINAPI fake_completer(void *arg) {
-  (void)arg;
+  unsigned rng = F.seed * 2654435761u + (unsigned)(uintptr_t)arg;
   static const ULONG pieces[] = {1000, 65536, 7, 300000, 4096};
   EnterCriticalSection(&F.lock);
   for (;;) {
@@ -345,8 +376,10 @@ DWORD WINAPI fake_completer(void *arg) {
       F.tail = NULL;
     LeaveCriticalSection(&F.lock);
     /* Give the product time to touch buffers it should not touch. */
-    Sleep(1);
+    random_delay(&rng);
     freq *r = j->r;
+    if (j->kind == J_SEND && r->hold_signal && r->resp.n_sends >= 1)
+      WaitForSingleObject(fake_handler_returned, 3000);
     switch (j->kind) {
     case J_RECV: {
       size_t need = layout(r, j->buf, j->len);
@@ -406,6 +439,14 @@ void fake_start(void) {
       k32, "CreateIoCompletionPort");
   F.real_cancel =
       (cancel_fn)(void (*)(void))GetProcAddress(k32, "CancelIoEx");
-  CloseHandle(CreateThread(NULL, 0, fake_completer, NULL, 0, NULL));
+  char seed[32];
+  DWORD n = GetEnvironmentVariableA("FAKE_SEED", seed, sizeof seed);
+  F.seed = n > 0 && n < sizeof seed ? (unsigned)strtoul(seed, NULL, 10)
+                                    : (unsigned)GetTickCount();
+  fprintf(stderr, "fake_httpapi: FAKE_SEED=%u\n", F.seed);
+  fake_hold_started = CreateEventW(NULL, FALSE, FALSE, NULL);
+  fake_handler_returned = CreateEventW(NULL, TRUE, FALSE, NULL);
+  for (uintptr_t i = 0; i < N_COMPLETERS; i++)
+    CloseHandle(CreateThread(NULL, 0, fake_completer, (void *)i, 0, NULL));
 }
 
