@@ -70,6 +70,7 @@ static int parse_uint(const wchar_t *s, unsigned lo, unsigned hi,
 
 int sysgi_serve(int argc, wchar_t **argv) {
   const wchar_t *app = NULL, *home = NULL, *mount = L"", *error_log = NULL;
+  const wchar_t *group = L"";
   unsigned port = 8000, threads = 8;
   int sendfile = 0, debug = 0;
   char argbuf[512];
@@ -96,6 +97,14 @@ int sysgi_serve(int argc, wchar_t **argv) {
       if (!has_value)
         return usage_error("--error-log needs a file%s", "");
       error_log = argv[++i];
+    } else if (!wcscmp(a, L"--application-group")) {
+      /* "" or %{GLOBAL}: the main interpreter; any other name: a
+       * sub-interpreter of that name (WSGIApplicationGroup). */
+      if (!has_value)
+        return usage_error("--application-group needs a name%s", "");
+      group = argv[++i];
+      if (!wcscmp(group, L"%{GLOBAL}"))
+        group = L"";
     } else if (!wcscmp(a, L"--enable-sendfile")) {
       sendfile = 1;
     } else if (!wcscmp(a, L"--debug")) {
@@ -122,7 +131,8 @@ int sysgi_serve(int argc, wchar_t **argv) {
 
   char *script = to_utf8(full), *mount8 = to_utf8(mount);
   char *log8 = error_log ? to_utf8(error_log) : NULL;
-  if (!script || !mount8 || (error_log && !log8)) {
+  char *group8 = to_utf8(group);
+  if (!script || !mount8 || !group8 || (error_log && !log8)) {
     fprintf(stderr, "sysgi serve: out of memory\n");
     return 1;
   }
@@ -171,7 +181,7 @@ int sysgi_serve(int argc, wchar_t **argv) {
   cfg.n_urls = 1;
   cfg.mount = mount8;
   cfg.script_filename = script;
-  cfg.application_group = "";
+  cfg.application_group = group8;
   cfg.callable_object = "application";
   cfg.enable_sendfile = sendfile;
   cfg.threads = threads;
@@ -201,6 +211,7 @@ int sysgi_serve(int argc, wchar_t **argv) {
   svc_log_close();
   free(script);
   free(mount8);
+  free(group8);
   free(log8);
   return 0;
 }
