@@ -41,6 +41,8 @@ int main(int argc, char **argv) {
   cfg.n_urls = 1;
   cfg.mount = getenv("ECHO_MOUNT") ? getenv("ECHO_MOUNT") : "";
   cfg.script_filename = "C:\\echo\\app.py";
+  /* File-handle chunks for /file (Wine's http.sys cannot send them). */
+  cfg.enable_sendfile = getenv("ECHO_SENDFILE") != NULL;
   cfg.threads = argc > 2 ? (unsigned)atoi(argv[2]) : 8;
   cfg.max_queued = argc > 3 ? (unsigned)atoi(argv[3]) : 64;
   cfg.log = log_line;
