@@ -185,6 +185,12 @@ int sysgi_serve(int argc, wchar_t **argv) {
   cfg.callable_object = "application";
   cfg.enable_sendfile = sendfile;
   cfg.threads = threads;
+  /* More receives posted than requests can be in flight (threads, plus
+   * the connections of a burst): Wine's http.sys hands a newly posted
+   * receive only to the first idle connection, so a request that arrived
+   * while no receive was pending could wait until its client gave up.
+   * Real http.sys queues such requests itself; the buffers are 16 KB. */
+  cfg.receives = threads + 16 < 256 ? threads + 16 : 256;
   cfg.handle = python_ok ? sysgi_handle : handle_without_python;
   cfg.log = svc_log;
 

@@ -20,10 +20,7 @@ import pytest
 
 from conftest import WineProcess, free_port, wine_env  # tests/wine/conftest.py
 
-try:  # the httpapi helper's contract (tests/wine/conftest.py)
-    from conftest import stand_in_env, check_httpapi_log
-except ImportError:  # until their branch is merged
-    stand_in_env = check_httpapi_log = None
+from conftest import check_httpapi_log, stand_in_env  # the stand-ins
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHECKOUT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -100,38 +97,10 @@ def e2e_env(wine):
     return env
 
 
-def _stand_in(kind, exe, tmp_dir):
-    if stand_in_env is not None:
-        return stand_in_env(kind, exe, str(tmp_dir))
-    if kind == "wine":
-        return exe, {}
-    # The contract, while the httpapi helper's conftest is not merged.
-    dll = os.environ.get("SYSGI_TEST_HTTPAPI", "")
-    if not dll or not os.path.isfile(dll):
-        pytest.fail("stand-in 'ours' needs SYSGI_TEST_HTTPAPI, the path of the "
-                    "test-only httpapi.dll (CMake target test_httpapi); it is "
-                    "%s" % ("unset" if not dll else "missing: " + dll))
-    d = os.path.join(str(tmp_dir), "ours-bin")
-    os.makedirs(d, exist_ok=True)
-    shutil.copy(exe, d)
-    shutil.copy(dll, os.path.join(d, "httpapi.dll"))
-    return (os.path.join(d, os.path.basename(exe)),
-            {"WINEDLLOVERRIDES": "mscoree,mshtml=;winedbg.exe=d;httpapi=n",
-             "SYSGI_HTTPAPI_LOG": os.path.join(str(tmp_dir), "httpapi.log")})
-
-
 def check_log(extra_env):
     """Asserts the stand-in's violation log (ours only) is clean."""
-    log = extra_env.get("SYSGI_HTTPAPI_LOG")
-    if not log:
-        return
-    if check_httpapi_log is not None:
-        check_httpapi_log(log)
-        return
-    text = open(log, encoding="utf-8", errors="replace").read() \
-        if os.path.exists(log) else ""
-    bad = [l for l in text.splitlines() if "violation" in l.lower()]
-    assert not bad, "httpapi.dll contract violations:\n" + "\n".join(bad)
+    if extra_env.get("SYSGI_HTTPAPI_LOG"):
+        check_httpapi_log(extra_env["SYSGI_HTTPAPI_LOG"])
 
 
 class Serve:
@@ -142,7 +111,7 @@ class Serve:
         self.kind = kind
         self.tmp_dir = str(tmp_dir)
         os.makedirs(self.tmp_dir, exist_ok=True)
-        exe, self.stand_env = _stand_in(kind, SYSGI, self.tmp_dir)
+        exe, self.stand_env = stand_in_env(kind, SYSGI, self.tmp_dir)
         self.port = free_port()
         self.base = "http://127.0.0.1:%d" % self.port
         argv = [exe, "serve", winpath(script), "--port", str(self.port)]
