@@ -179,11 +179,10 @@ def stand_in_env(kind, exe_path, tmp_dir, poison=None, seed=None):
         if name.lower().endswith(".dll") and name.lower() != "httpapi.dll":
             shutil.copy2(os.path.join(exe_dir, name), d)
     shutil.copy2(dll, os.path.join(d, "httpapi.dll"))
-    log = os.path.join(d, "httpapi.log")
     extra = {
         "WINEDLLOVERRIDES": OURS_OVERRIDES,
-        "SYSGI_HTTPAPI_LOG": log,
-        "SYSGI_HTTPAPI_URLACL": os.path.join(d, "urlacl.txt"),
+        "SYSGI_HTTPAPI_LOG": wine_path(os.path.join(d, "httpapi.log")),
+        "SYSGI_HTTPAPI_URLACL": wine_path(os.path.join(d, "urlacl.txt")),
     }
     if poison:
         extra["SYSGI_HTTPAPI_POISON"] = poison
@@ -192,7 +191,20 @@ def stand_in_env(kind, exe_path, tmp_dir, poison=None, seed=None):
     return os.path.join(d, os.path.basename(exe_path)), extra
 
 
+def wine_path(path):
+    """The Windows name of a host path (Wine maps / to drive Z:)."""
+    return "Z:" + os.path.abspath(path).replace("/", "\\")
+
+
+def unix_path(path):
+    if path and len(path) > 2 and path[1] == ":" and path[0] in "zZ":
+        return path[2:].replace("\\", "/")
+    return path
+
+
 def httpapi_log_lines(path):
+    """The lines of our DLL's log `path` (a host or a Z: path)."""
+    path = unix_path(path)
     if not path or not os.path.exists(path):
         return []
     with open(path, "rb") as f:
@@ -205,6 +217,7 @@ def check_httpapi_log(path, require_loaded=True):
     shows the DLL was never loaded: a test meant for our stand-in must not
     pass on Wine's http.sys by mistake."""
     lines = httpapi_log_lines(path)
+    path = unix_path(path)
     bad = [l for l in lines if l.startswith("VIOLATION")]
     assert not bad, "httpapi.dll violations (%s):\n%s" % (path,
                                                           "\n".join(bad))

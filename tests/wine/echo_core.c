@@ -248,8 +248,16 @@ int sysgi_handle(const sysgi_request *r) {
   sysgi_header hd2[4];
   memcpy(hd2, hd, sizeof hd);
   hd2[3] = (sysgi_header){"WWW-Authenticate", "Negotiate"};
-  int rc = fe->send_head(r->conn, n_hd == 3 ? 401 : 200,
-                         n_hd == 3 ? "401 Unauthorized" : "200 OK",
+  /* /status?code=N: that status, with the usual body (the server drops
+   * it for 204 and 304). */
+  int status = n_hd == 3 ? 401 : 200;
+  char status_line[32] = "200 OK";
+  if (path && strcmp(path, "/status") == 0) {
+    status = (int)qint(var(r, "QUERY_STRING"), "code", 200);
+    snprintf(status_line, sizeof status_line, "%d Status", status);
+  }
+  int rc = fe->send_head(r->conn, status,
+                         n_hd == 3 ? "401 Unauthorized" : status_line,
                          n_hd == 3 ? hd2 : hd, n_hd == 3 ? 4 : 2,
                          (int64_t)out.len);
   static sysgi_send_token tok;

@@ -26,7 +26,8 @@
  *    response, else chunked for HTTP/1.1 or close-delimited for 1.0; no
  *    body for HEAD, 1xx, 204, 304; Date and Server added).
  *  - Overlapped completions, always ERROR_IO_PENDING, posted by our own
- *    thread after a random 0-3 ms delay (SYSGI_HTTPAPI_SEED fixes it) with
+ *    thread after a random 0-3 ms delay (SYSGI_HTTPAPI_SEED fixes the
+ *    sequence, SYSGI_HTTPAPI_MAX_DELAY_US the bound) with
  *    NtSetIoCompletion, so a failure carries its NTSTATUS and
  *    GetQueuedCompletionStatus reports it as for a kernel completion.
  *    Synchronous calls (no OVERLAPPED) wait for the same completion.
@@ -647,14 +648,15 @@ static ULONG shut(HANDLE h, int closing) {
     LeaveCriticalSection(&G.lock);
     return ERROR_INVALID_HANDLE;
   }
-  for (size_t i = 0; closing && i < G.n_reqs; i++) {
+  /* The first of shutdown and close ends every request of the queue. */
+  for (size_t i = 0; !q->shut && i < G.n_reqs; i++) {
     ha_req *r = G.reqs[i];
     if (r->q != q)
       continue;
     int gone = r->cancelled || r->c->dead;
     if (r->state == R_RECEIVED && !r->final_sent && !gone)
       ha_violation("request %llu received but never answered when its queue "
-                   "closed", (unsigned long long)r->id);
+                   "closed (%s)", (unsigned long long)r->id, fn);
     if (r->state == R_MORE_DATA && !gone)
       ha_violation("request %llu: ERROR_MORE_DATA never followed by a "
                    "receive with its RequestId", (unsigned long long)r->id);

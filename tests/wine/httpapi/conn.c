@@ -53,21 +53,33 @@ static int fill(ha_conn *c, volatile LONG *cancel) {
       c->cap = cap;
     }
   }
-  if (!wait_sock(c, 0, cancel))
-    return -1;
-  int n = recv(c->s, c->buf + c->len, (int)(c->cap - c->len), 0);
-  if (n > 0) {
-    c->len += (size_t)n;
-    return 1;
+  /* The socket is non-blocking: try first, wait only when nothing is
+   * there (each select is a wineserver round trip). */
+  for (;;) {
+    if (c->abort || (cancel && *cancel))
+      return -1;
+    int n = recv(c->s, c->buf + c->len, (int)(c->cap - c->len), 0);
+    if (n > 0) {
+      c->len += (size_t)n;
+      return 1;
+    }
+    if (n == 0)
+      return 0;
+    if (WSAGetLastError() != WSAEWOULDBLOCK || !wait_sock(c, 0, cancel))
+      return -1;
   }
-  return n == 0 ? 0 : -1;
 }
 
 static int send_all(ha_conn *c, const char *p, size_t n, volatile LONG *cancel) {
   while (n > 0) {
-    if (!wait_sock(c, 1, cancel))
+    if (c->abort || (cancel && *cancel))
       return -1;
     int k = send(c->s, p, n > (1 << 20) ? (1 << 20) : (int)n, 0);
+    if (k < 0 && WSAGetLastError() == WSAEWOULDBLOCK) {
+      if (!wait_sock(c, 1, cancel))
+        return -1;
+      continue;
+    }
     if (k <= 0) {
       c->dead = 1;
       return -1;
@@ -533,9 +545,13 @@ static void head_lines(ha_req *r, const HTTP_RESPONSE *rs, ULONG flags,
   if ((final && (flags & HTTP_SEND_RESPONSE_FLAG_DISCONNECT)) ||
       !r->keep_alive)
     r->resp_close = 1;
+  /* No Content-Length or Transfer-Encoding on 1xx and 204 (RFC 9110
+   * 8.6); a 304 keeps the length of what it stands for. */
+  int no_framing = rs->StatusCode < 200 || rs->StatusCode == 204;
   for (int i = 0; i < HttpHeaderResponseMaximum; i++) {
     const HTTP_KNOWN_HEADER *k = &hd->KnownHeaders[i];
-    if (!k->pRawValue)
+    if (!k->pRawValue || (no_framing && (i == HttpHeaderContentLength ||
+                                         i == HttpHeaderTransferEncoding)))
       continue;
     sb_str(b, known_resp[i]);
     sb_str(b, ": ");
@@ -781,6 +797,13 @@ static DWORD WINAPI conn_main(void *arg) {
   }
   EnterCriticalSection(&G.lock);
   c->dead = 1;
+  /* Off the list of live connections; the record stays for the requests
+   * that point to it. */
+  for (ha_conn **p = &G.conns; *p; p = &(*p)->next)
+    if (*p == c) {
+      *p = c->next;
+      break;
+    }
   for (ha_op *op = c->work_head, *next; op; op = next) {
     next = op->next;
     ha_complete_later(op, ST_CONNECTION_INVALID, 0);
@@ -825,7 +848,9 @@ static DWORD WINAPI listen_main(void *arg) {
       continue;
     }
     BOOL one = TRUE;
+    u_long nb = 1;
     setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
+    ioctlsocket(s, FIONBIO, &nb);
     c->s = s;
     c->remote = remote;
     int ll = sizeof c->local;

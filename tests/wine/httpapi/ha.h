@@ -171,6 +171,7 @@ typedef struct ha_globals {
   ha_op *due_head;
   uint64_t rng;
   int poison_all, trace;
+  unsigned max_delay_us; /* completions wait 0..max_delay_us */
   char log_path[MAX_PATH];
   LONG(WINAPI *set_completion)(HANDLE, ULONG_PTR, ULONG_PTR, LONG, SIZE_T);
   HANDLE(WINAPI *real_create_port)(HANDLE, HANDLE, ULONG_PTR, DWORD);
