@@ -85,12 +85,22 @@ def test_environ_against_mod_wsgi_reference(srv):
             headers={"User-Agent": "e2e/1", "X-Bench-Header": "one"})
     assert r.status_code == 200, r.text
     env = r.json()
-    ref = [l.split("\t")[0] for l in open(REF, encoding="utf-8")
-           if l.strip() and not l.startswith("#")]
-    ref = ref[:ref.index("file_wrapper.class")] if "file_wrapper.class" in ref else ref
-    ref_keys = {k for k in ref if "(" not in k and not k.startswith("python.")}
-    missing = sorted(k for k in ref_keys - NOT_HTTPSYS if k not in env)
+    ref = {}
+    for line in open(REF, encoding="utf-8"):
+        if line.startswith("# extra"):
+            break  # what follows is not environ keys
+        if line.strip() and not line.startswith("#"):
+            key, typ = line.split("\t")[:2]
+            ref[key] = typ
+    assert len(ref) > 40 and "wsgi.input" in ref
+    missing = sorted(k for k in set(ref) - NOT_HTTPSYS if k not in env)
     assert not missing, "keys of the mod_wsgi environ missing: %s" % missing
+    # The plain types are mod_wsgi's (str, int, bool, tuple).
+    types = env["__types__"]
+    wrong = {k: (types[k], t) for k, t in ref.items()
+             if k not in NOT_HTTPSYS and t in ("str", "int", "bool", "tuple")
+             and types[k] != t}
+    assert not wrong, "types differing from mod_wsgi's (ours, theirs): %s" % wrong
     assert env["REQUEST_METHOD"] == "GET"
     assert env["SCRIPT_NAME"] == ""
     assert env["PATH_INFO"] == "/environ/sub"

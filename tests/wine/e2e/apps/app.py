@@ -61,6 +61,7 @@ def application(environ, start_response):
         env = {k: (v if isinstance(v, (str, int, bool)) else repr(v))
                for k, v in environ.items()}
         env["sys.platform"] = sys.platform
+        env["__types__"] = {k: type(v).__name__ for k, v in environ.items()}
         return _text(start_response, json.dumps(env), ctype="application/json")
     if path == "/echo":
         body = _read_all(environ)
