@@ -256,3 +256,27 @@ def test_client_disconnects_mid_stream(srv):
     assert srv.running()
     for _ in range(3):
         assert get(srv, "/hello").status_code == 200
+
+
+@OURS
+def test_non_ascii_path_and_header(srv):
+    # PEP 3333: the percent-decoded UTF-8 bytes of the path as latin-1
+    # characters; raw header bytes >= 0x80 likewise (Wine answers 400).
+    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=TIMEOUT)
+    sock.sendall(b"GET /environ/caf%C3%A9?q=%C3%A9 HTTP/1.1\r\nHost: 127.0.0.1:"
+                 + str(srv.port).encode() + b"\r\nX-Latin: caf\xe9\r\n"
+                 b"Connection: close\r\n\r\n")
+    raw = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        raw += chunk
+    sock.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    env = json.loads(body)
+    assert env["PATH_INFO"] == "/environ/caf\u00c3\u00a9"
+    assert env["QUERY_STRING"] == "q=%C3%A9"
+    assert env["REQUEST_URI"] == "/environ/caf%C3%A9?q=%C3%A9"
+    assert env["HTTP_X_LATIN"] == "caf\u00e9"
