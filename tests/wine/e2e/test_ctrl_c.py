@@ -10,7 +10,7 @@ import requests
 
 from e2e_support import Serve, STAND_INS, TIMEOUT, wait_for
 
-SLEEP = 5  # seconds the import sleeps: less than serve's shutdown timeout (10 s), like the seed's bug 5 test
+SLEEP = 7  # seconds the import sleeps: less than serve's shutdown timeout (10 s), like the seed's bug 5 test
 
 APP = '''
 import os
