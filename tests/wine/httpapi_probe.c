@@ -350,6 +350,13 @@ static int urlacl(void) {
   EXPECT(acl_query(NULL, 0, 1, out, sizeof out, &need) == 0, "enumerate 0");
   EXPECT(acl_query(NULL, 1, 1, out, sizeof out, &need) == ERROR_NO_MORE_ITEMS,
          "enumerate 1");
+  /* What `sysgi install` grants: a service account, a SID. */
+  EXPECT(acl_set(L"http://+:8127/ns/", L"D:(A;;GX;;;NS)", 0) == 0, "NS");
+  EXPECT(acl_set(L"http://127.0.0.1:8128/sid/",
+                 L"D:(A;;GX;;;S-1-5-21-1-2-3-1001)", 0) == 0, "SID");
+  EXPECT(acl_query(NULL, 2, 1, out, sizeof out, &need) == 0, "enumerate 2");
+  EXPECT(acl_set(L"http://+:8127/ns/", NULL, 1) == 0, "delete NS");
+  EXPECT(acl_set(L"http://127.0.0.1:8128/sid/", NULL, 1) == 0, "delete SID");
   EXPECT(acl_set(u, NULL, 1) == 0, "delete");
   EXPECT(acl_set(u, NULL, 1) == ERROR_FILE_NOT_FOUND, "delete twice");
   EXPECT(acl_query(u, 0, 0, out, sizeof out, &need) == ERROR_FILE_NOT_FOUND,

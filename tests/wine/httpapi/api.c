@@ -36,10 +36,12 @@
  * How the completion port is learnt: the queue handle is a real overlapped
  * file object (a named-pipe end), so CreateIoCompletionPort accepts it, but
  * a DLL cannot ask the kernel which port a handle is bound to. So
- * HttpInitialize / HttpCreateRequestQueue patch the main program's import
- * address table: its kernel32 CreateIoCompletionPort and CancelIoEx slots
- * point to our hooks, which note the port and key of a queue handle and
- * cancel our operations, and pass every other handle to kernel32.
+ * HttpInitialize / HttpCreateRequestQueue patch the import address tables
+ * of the main program and of every loaded module that imports httpapi.dll:
+ * their kernel32 CreateIoCompletionPort and CancelIoEx slots point to our
+ * hooks, which note the port and key of a queue handle and cancel our
+ * operations, and pass every other handle to kernel32. (A caller that
+ * reaches those functions through GetProcAddress is not seen.)
  *
  * Strictness: every misuse a real http.sys would reject or that breaks a
  * buffer-lifetime rule is a VIOLATION line in SYSGI_HTTPAPI_LOG (and on
@@ -51,7 +53,11 @@
  * (and with SYSGI_HTTPAPI_POISON=all memory body chunks) are poisoned with
  * 0xDB once their send completes. SYSGI_HTTPAPI_TRACE=1 adds TRACE lines.
  *
- * Deliberate differences from http.sys: no HTTPS (https URLs are refused
+ * Deliberate differences from http.sys: a request queue lives in the
+ * process that created it (named queues and OPEN_EXISTING give
+ * ERROR_NOT_SUPPORTED; a child that inherits the handle has a DLL that
+ * does not know it, which it reports as a violation), so process groups
+ * cannot be tested on it yet; no HTTPS (https URLs are refused
  * with ERROR_NOT_SUPPORTED), IPv4 only, no port sharing between processes
  * (a port held elsewhere gives ERROR_SHARING_VIOLATION), no kernel response
  * cache, no authentication, no timeouts (properties are accepted and
@@ -59,11 +65,12 @@
  * finished requests and connections stay allocated (small records) so late
  * calls on them are recognised, until the process ends.
  *
- * This file: initialisation, sessions, URL groups, queues, routing, the
- * import hooks.
+ * This file: initialisation, sessions, request queues, the import hooks;
+ * the other files are listed in ha.h.
  */
 #include "ha.h"
 
+#include <psapi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,40 +125,68 @@ static int patch_slot(void **slot, void *fn) {
   return 1;
 }
 
-/* Points the main program's CreateIoCompletionPort and CancelIoEx import
- * slots at our hooks, whatever DLL name they were bound through. */
-void ha_hook_imports(void) {
-  if (G.hooked)
+/* Patches one module's import slots that hold `cp` or `cx`; with
+ * `only_users`, only if the module imports httpapi.dll. */
+static void hook_module(unsigned char *base, void *const cp[2],
+                        void *const cx[2], int only_users, int *n_cp,
+                        int *n_cx) {
+  IMAGE_DOS_HEADER *dos = (IMAGE_DOS_HEADER *)base;
+  if (dos->e_magic != IMAGE_DOS_SIGNATURE)
     return;
-  G.hooked = 1;
+  IMAGE_NT_HEADERS *nt = (IMAGE_NT_HEADERS *)(base + dos->e_lfanew);
+  IMAGE_DATA_DIRECTORY d =
+      nt->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_IMPORT];
+  if (!d.VirtualAddress)
+    return;
+  IMAGE_IMPORT_DESCRIPTOR *first =
+      (IMAGE_IMPORT_DESCRIPTOR *)(base + d.VirtualAddress);
+  if (only_users) {
+    int uses = 0;
+    for (IMAGE_IMPORT_DESCRIPTOR *imp = first; imp->Name && !uses; imp++)
+      uses = _stricmp((const char *)(base + imp->Name), "httpapi.dll") == 0;
+    if (!uses)
+      return;
+  }
+  for (IMAGE_IMPORT_DESCRIPTOR *imp = first; imp->Name; imp++) {
+    for (IMAGE_THUNK_DATA *t = (IMAGE_THUNK_DATA *)(base + imp->FirstThunk);
+         t->u1.Function; t++) {
+      void *f = (void *)t->u1.Function;
+      if (f == cp[0] || (cp[1] && f == cp[1]))
+        *n_cp += patch_slot((void **)&t->u1.Function, (void *)hook_create_port);
+      else if (f == cx[0] || (cx[1] && f == cx[1]))
+        *n_cx += patch_slot((void **)&t->u1.Function, (void *)hook_cancel);
+    }
+  }
+}
+
+/* Points the CreateIoCompletionPort and CancelIoEx import slots of the
+ * main program, and of every loaded module that imports httpapi.dll, at
+ * our hooks, whatever DLL name they were bound through. Idempotent: a
+ * patched slot no longer holds kernel32's address. */
+void ha_hook_imports(void) {
   HMODULE kb = GetModuleHandleW(L"kernelbase.dll");
   void *cp[2] = {(void *)G.real_create_port,
                  kb ? (void *)GetProcAddress(kb, "CreateIoCompletionPort")
                     : NULL};
   void *cx[2] = {(void *)G.real_cancel,
                  kb ? (void *)GetProcAddress(kb, "CancelIoEx") : NULL};
-  unsigned char *base = (unsigned char *)GetModuleHandleW(NULL);
-  IMAGE_DOS_HEADER *dos = (IMAGE_DOS_HEADER *)base;
-  IMAGE_NT_HEADERS *nt = (IMAGE_NT_HEADERS *)(base + dos->e_lfanew);
-  IMAGE_DATA_DIRECTORY d =
-      nt->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_IMPORT];
   int n_cp = 0, n_cx = 0;
-  if (d.VirtualAddress) {
-    for (IMAGE_IMPORT_DESCRIPTOR *imp =
-             (IMAGE_IMPORT_DESCRIPTOR *)(base + d.VirtualAddress);
-         imp->Name; imp++) {
-      for (IMAGE_THUNK_DATA *t = (IMAGE_THUNK_DATA *)(base + imp->FirstThunk);
-           t->u1.Function; t++) {
-        void *f = (void *)t->u1.Function;
-        if (f && (f == cp[0] || f == cp[1]))
-          n_cp += patch_slot((void **)&t->u1.Function, (void *)hook_create_port);
-        else if (f && (f == cx[0] || f == cx[1]))
-          n_cx += patch_slot((void **)&t->u1.Function, (void *)hook_cancel);
-      }
-    }
-  }
-  ha_trace("import hooks: %d CreateIoCompletionPort, %d CancelIoEx", n_cp,
-           n_cx);
+  HMODULE self = NULL, mods[512];
+  DWORD need = 0;
+  GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
+                         GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                     (LPCWSTR)(void *)ha_hook_imports, &self);
+  EnterCriticalSection(&G.lock);
+  hook_module((unsigned char *)GetModuleHandleW(NULL), cp, cx, 0, &n_cp,
+              &n_cx);
+  if (K32EnumProcessModules(GetCurrentProcess(), mods, sizeof mods, &need))
+    for (DWORD i = 0; i < need / sizeof *mods && i < 512; i++)
+      if (mods[i] != self && mods[i] != GetModuleHandleW(NULL))
+        hook_module((unsigned char *)mods[i], cp, cx, 1, &n_cp, &n_cx);
+  LeaveCriticalSection(&G.lock);
+  if (n_cp || n_cx)
+    ha_trace("import hooks: %d CreateIoCompletionPort, %d CancelIoEx", n_cp,
+             n_cx);
 }
 
 /* ---- initialisation and sessions ------------------------------------------ */
@@ -196,7 +231,7 @@ ULONG WINAPI HttpTerminate(ULONG flags, PVOID reserved) {
   return rc;
 }
 
-static int session_index(HTTP_SERVER_SESSION_ID id) {
+int ha_session_index(HTTP_SERVER_SESSION_ID id) {
   for (int i = 0; i < G.n_sessions; i++)
     if (G.sessions[i] == id)
       return i;
@@ -225,33 +260,11 @@ ULONG WINAPI HttpCreateServerSession(HTTPAPI_VERSION v,
   return rc;
 }
 
-static ha_group *find_group(HTTP_URL_GROUP_ID id) {
-  for (ha_group *g = G.groups; g; g = g->next)
-    if (g->id == id && !g->closed)
-      return g;
-  return NULL;
-}
-
-static void close_group(ha_group *g) {
-  for (ha_url **u = &G.urls; *u;) {
-    if ((*u)->group == g->id) {
-      ha_url *dead = *u;
-      *u = dead->next;
-      free(dead->text);
-      free(dead);
-    } else {
-      u = &(*u)->next;
-    }
-  }
-  g->closed = 1;
-  g->queue = NULL;
-}
-
 ULONG WINAPI HttpCloseServerSession(HTTP_SERVER_SESSION_ID id) {
   ha_start();
   ha_trace("HttpCloseServerSession");
   EnterCriticalSection(&G.lock);
-  int i = session_index(id);
+  int i = ha_session_index(id);
   ULONG rc = NO_ERROR;
   if (i < 0) {
     ha_violation("HttpCloseServerSession of an unknown or closed session");
@@ -260,7 +273,7 @@ ULONG WINAPI HttpCloseServerSession(HTTP_SERVER_SESSION_ID id) {
     G.sessions[i] = G.sessions[--G.n_sessions];
     for (ha_group *g = G.groups; g; g = g->next)
       if (g->session == id && !g->closed)
-        close_group(g); /* as http.sys: the session's groups go with it */
+        ha_close_group(g); /* as http.sys: the session's groups go with it */
     ha_unlisten_unused();
   }
   LeaveCriticalSection(&G.lock);
@@ -273,255 +286,13 @@ ULONG WINAPI HttpSetServerSessionProperty(HTTP_SERVER_SESSION_ID id,
   ha_start();
   ha_trace("HttpSetServerSessionProperty %d", (int)prop);
   EnterCriticalSection(&G.lock);
-  int ok = session_index(id) >= 0;
+  int ok = ha_session_index(id) >= 0;
   LeaveCriticalSection(&G.lock);
   if (!ok) {
     ha_violation("HttpSetServerSessionProperty on an unknown session");
     return ERROR_INVALID_PARAMETER;
   }
   return info && len ? NO_ERROR : ERROR_INVALID_PARAMETER; /* not enforced */
-}
-
-/* ---- URL groups ------------------------------------------------------------ */
-
-ULONG WINAPI HttpCreateUrlGroup(HTTP_SERVER_SESSION_ID s, PHTTP_URL_GROUP_ID id,
-                                ULONG reserved) {
-  static HTTP_URL_GROUP_ID next = 0x6700000000000001ULL;
-  ha_start();
-  ha_trace("HttpCreateUrlGroup");
-  if (reserved || !id)
-    return ERROR_INVALID_PARAMETER;
-  EnterCriticalSection(&G.lock);
-  ULONG rc = NO_ERROR;
-  ha_group *g = NULL;
-  if (session_index(s) < 0) {
-    ha_violation("HttpCreateUrlGroup on an unknown session");
-    rc = ERROR_INVALID_PARAMETER;
-  } else if (!(g = calloc(1, sizeof *g))) {
-    rc = ERROR_NOT_ENOUGH_MEMORY;
-  } else {
-    g->id = next++;
-    g->session = s;
-    g->next = G.groups;
-    G.groups = g;
-    *id = g->id;
-  }
-  LeaveCriticalSection(&G.lock);
-  return rc;
-}
-
-ULONG WINAPI HttpCloseUrlGroup(HTTP_URL_GROUP_ID id) {
-  ha_start();
-  ha_trace("HttpCloseUrlGroup");
-  EnterCriticalSection(&G.lock);
-  ha_group *g = find_group(id);
-  if (g) {
-    close_group(g);
-    ha_unlisten_unused();
-  } else {
-    ha_violation("HttpCloseUrlGroup of an unknown or closed group");
-  }
-  LeaveCriticalSection(&G.lock);
-  return g ? NO_ERROR : ERROR_INVALID_PARAMETER;
-}
-
-ULONG WINAPI HttpSetUrlGroupProperty(HTTP_URL_GROUP_ID id,
-                                     HTTP_SERVER_PROPERTY prop, PVOID info,
-                                     ULONG len) {
-  ha_start();
-  ha_trace("HttpSetUrlGroupProperty %d", (int)prop);
-  EnterCriticalSection(&G.lock);
-  ULONG rc = NO_ERROR;
-  ha_group *g = find_group(id);
-  if (!g) {
-    ha_violation("HttpSetUrlGroupProperty on an unknown or closed group");
-    rc = ERROR_INVALID_PARAMETER;
-  } else if (!info) {
-    rc = ERROR_INVALID_PARAMETER;
-  } else if (prop == HttpServerBindingProperty) {
-    HTTP_BINDING_INFO *b = info;
-    if (len != sizeof *b) {
-      ha_violation("binding property of %lu bytes", len);
-      rc = ERROR_INVALID_PARAMETER;
-    } else if (!b->Flags.Present) {
-      g->queue = NULL;
-    } else {
-      ha_queue *q = ha_find_queue(b->RequestQueueHandle, "binding property");
-      if (!q)
-        rc = ERROR_INVALID_PARAMETER;
-      g->queue = q;
-    }
-  } else if (prop != HttpServerTimeoutsProperty &&
-             prop != HttpServerStateProperty &&
-             prop != HttpServerQosProperty &&
-             prop != HttpServerLoggingProperty &&
-             prop != HttpServerAuthenticationProperty &&
-             prop != HttpServerExtendedAuthenticationProperty &&
-             prop != HttpServerChannelBindProperty) {
-    rc = ERROR_INVALID_PARAMETER;
-  }
-  LeaveCriticalSection(&G.lock);
-  return rc;
-}
-
-/* Parses "http://HOST[:PORT]/path/". Returns NO_ERROR or the error the
- * real call returns for it. */
-static ULONG parse_url(PCWSTR url, ha_url *u) {
-  char a[1400];
-  if (!url || !WideCharToMultiByte(CP_UTF8, 0, url, -1, a, sizeof a, NULL,
-                                   NULL))
-    return ERROR_INVALID_PARAMETER;
-  if (_strnicmp(a, "https://", 8) == 0)
-    return ERROR_NOT_SUPPORTED;
-  if (_strnicmp(a, "http://", 7) != 0)
-    return ERROR_INVALID_PARAMETER;
-  char *h = a + 7, *slash = strchr(h, '/');
-  size_t n = strlen(a);
-  if (!slash || a[n - 1] != '/')
-    return ERROR_INVALID_PARAMETER;
-  char *colon = memchr(h, ':', (size_t)(slash - h));
-  size_t hl = (size_t)((colon ? colon : slash) - h);
-  if (hl == 0 || hl >= sizeof u->host || h[0] == '[')
-    return ERROR_INVALID_PARAMETER; /* IPv6 literals are not served */
-  memcpy(u->host, h, hl);
-  u->host[hl] = '\0';
-  CharLowerBuffA(u->host, (DWORD)hl);
-  long port = 80;
-  if (colon) {
-    char *end;
-    port = strtol(colon + 1, &end, 10);
-    if (end != slash || port <= 0 || port > 65535)
-      return ERROR_INVALID_PARAMETER;
-  }
-  u->port = (unsigned short)port;
-  u->wildcard = strcmp(u->host, "+") == 0 ? 1 : strcmp(u->host, "*") == 0 ? 2 : 0;
-  if (strlen(slash) >= sizeof u->path)
-    return ERROR_INVALID_PARAMETER;
-  strcpy(u->path, slash);
-  CharLowerBuffA(u->path, (DWORD)strlen(u->path));
-  return NO_ERROR;
-}
-
-ULONG WINAPI HttpAddUrlToUrlGroup(HTTP_URL_GROUP_ID id, PCWSTR url,
-                                  HTTP_URL_CONTEXT ctx, ULONG reserved) {
-  ha_start();
-  ha_trace("HttpAddUrlToUrlGroup %ls", url ? url : L"(null)");
-  ha_url *u = calloc(1, sizeof *u);
-  if (!u)
-    return ERROR_NOT_ENOUGH_MEMORY;
-  ULONG rc = reserved ? ERROR_INVALID_PARAMETER : parse_url(url, u);
-  EnterCriticalSection(&G.lock);
-  if (rc == NO_ERROR && !find_group(id)) {
-    ha_violation("HttpAddUrlToUrlGroup on an unknown or closed group");
-    rc = ERROR_INVALID_PARAMETER;
-  }
-  for (ha_url *o = G.urls; rc == NO_ERROR && o; o = o->next)
-    if (o->port == u->port && strcmp(o->host, u->host) == 0 &&
-        strcmp(o->path, u->path) == 0)
-      rc = ERROR_ALREADY_EXISTS;
-  if (rc == NO_ERROR) {
-    int loop = strcmp(u->host, "127.0.0.1") == 0 ||
-               strcmp(u->host, "localhost") == 0;
-    rc = ha_listen(u->port, !loop);
-  }
-  if (rc == NO_ERROR) {
-    u->text = _wcsdup(url);
-    u->group = id;
-    u->ctx = ctx;
-    u->next = G.urls;
-    G.urls = u;
-    u = NULL;
-  }
-  LeaveCriticalSection(&G.lock);
-  free(u);
-  return rc;
-}
-
-ULONG WINAPI HttpRemoveUrlFromUrlGroup(HTTP_URL_GROUP_ID id, PCWSTR url,
-                                       ULONG flags) {
-  ha_start();
-  ha_url key;
-  ULONG rc = parse_url(url, &key);
-  if (rc != NO_ERROR)
-    return rc;
-  EnterCriticalSection(&G.lock);
-  rc = ERROR_FILE_NOT_FOUND;
-  for (ha_url **u = &G.urls; *u; u = &(*u)->next) {
-    ha_url *o = *u;
-    if (o->group == id && o->port == key.port &&
-        strcmp(o->host, key.host) == 0 && strcmp(o->path, key.path) == 0) {
-      *u = o->next;
-      free(o->text);
-      free(o);
-      rc = NO_ERROR;
-      break;
-    }
-  }
-  (void)flags;
-  ha_unlisten_unused();
-  LeaveCriticalSection(&G.lock);
-  return rc;
-}
-
-/* Lower-case, percent-decoded path of a raw URL (no query). */
-static void route_path(const char *raw, char *out, size_t cap) {
-  if (_strnicmp(raw, "http://", 7) == 0) {
-    raw = strchr(raw + 7, '/');
-    if (!raw)
-      raw = "/";
-  }
-  size_t o = 0;
-  for (size_t i = 0; raw[i] && raw[i] != '?' && o + 1 < cap; i++) {
-    unsigned hi, lo;
-    if (raw[i] == '%' && sscanf(raw + i + 1, "%1x%1x", &hi, &lo) == 2) {
-      out[o++] = (char)(hi * 16 + lo);
-      i += 2;
-    } else {
-      out[o++] = raw[i];
-    }
-  }
-  out[o] = '\0';
-  CharLowerBuffA(out, (DWORD)o);
-}
-
-int ha_route(ha_req *r) {
-  char path[HA_BUF], host[256];
-  route_path(r->raw_url, path, sizeof path);
-  size_t pl = strlen(path);
-  snprintf(host, sizeof host, "%s", r->host);
-  char *colon = strrchr(host, ':');
-  if (colon)
-    *colon = '\0';
-  CharLowerBuffA(host, (DWORD)strlen(host));
-  unsigned short port = ntohs(r->c->local.sin_port);
-  int host_seen = 0;
-  /* Strong wildcard, then the explicit host, then the weak wildcard; the
-   * longest path wins inside the first class that has a match. */
-  for (int cls = 0; cls < 3; cls++) {
-    ha_url *best = NULL;
-    for (ha_url *u = G.urls; u; u = u->next) {
-      int c = u->wildcard == 1 ? 0 : u->wildcard == 2 ? 2 : 1;
-      if (c != cls || u->port != port)
-        continue;
-      if (c == 1 && strcmp(u->host, host) != 0)
-        continue;
-      host_seen = 1;
-      size_t ul = strlen(u->path);
-      int match = strncmp(path, u->path, ul) == 0 ||
-                  (pl + 1 == ul && strncmp(path, u->path, pl) == 0);
-      if (match && (!best || ul > strlen(best->path)))
-        best = u;
-    }
-    if (best) {
-      ha_group *g = find_group(best->group);
-      if (!g || !g->queue || g->queue->closed || g->queue->shut)
-        return 503;
-      r->q = g->queue;
-      r->url_ctx = best->ctx;
-      return 0;
-    }
-  }
-  return host_seen ? 404 : 400;
 }
 
 /* ---- request queues --------------------------------------------------------- */

@@ -1,11 +1,13 @@
 /*
  * ha.h: internals of the test-only httpapi.dll (see api.c for what it is).
- *   api.c       init, sessions, URL groups, queues, routing, the kernel32 hooks
+ *   api.c       init, sessions, request queues, the kernel32 hooks
+ *   urls.c      URL groups, URL parsing, routing
  *   io.c        receive / entity body / send entry points and their checks
  *   complete.c  log and violations, the completer thread, hash and poison,
  *               the HTTP_REQUEST layout
- *   conn.c      listening sockets, one thread per connection: HTTP/1.1
- *               parsing, request bodies, response framing and writing
+ *   net.c       listening sockets, one thread per connection
+ *   parse.c     request heads and bodies (HTTP/1.1 and 1.0)
+ *   respond.c   response framing and writing
  *   urlacl.c    HttpSet/Delete/QueryServiceConfiguration (URL ACLs)
  *
  * One lock (G.lock) guards every object; connection threads drop it while
@@ -176,7 +178,6 @@ typedef struct ha_globals {
   LONG(WINAPI *set_completion)(HANDLE, ULONG_PTR, ULONG_PTR, LONG, SIZE_T);
   HANDLE(WINAPI *real_create_port)(HANDLE, HANDLE, ULONG_PTR, DWORD);
   BOOL(WINAPI *real_cancel)(HANDLE, LPOVERLAPPED);
-  int hooked;
 } ha_globals;
 
 extern ha_globals G;
@@ -204,16 +205,22 @@ int64_t ha_now_us(void);
 void ha_op_free(ha_op *op);
 
 /* api.c */
+int ha_session_index(HTTP_SERVER_SESSION_ID id);
 ha_queue *ha_find_queue(HANDLE h, const char *fn);
 ha_req *ha_find_req(HTTP_REQUEST_ID id);
-/* Routes a request of connection `c` (G.lock held): sets r->q and
- * r->url_ctx, or returns 400 (unknown host) or 404. */
-int ha_route(ha_req *r);
 void ha_hook_imports(void);
 /* Hands a routed request to its queue (G.lock held). */
 void ha_queue_request(ha_req *r);
 /* Aborts every connection with a request on `q` (G.lock held). */
 void ha_abort_queue(ha_queue *q);
+
+/* urls.c */
+/* Routes a request (G.lock held): sets r->q and r->url_ctx, or returns
+ * 400 (unknown host), 404 (no path) or 503 (no queue bound). */
+int ha_route(ha_req *r);
+ha_group *ha_find_group(HTTP_URL_GROUP_ID id);
+/* Removes the group's URLs and binding (G.lock held). */
+void ha_close_group(ha_group *g);
 
 /* io.c */
 BOOL ha_cancel(ha_queue *q, OVERLAPPED *ov);
@@ -224,12 +231,37 @@ void ha_cancel_receives(ha_queue *q, OVERLAPPED *ov, int *found);
  * the connection thread idle). */
 void ha_take_pre(ha_req *r);
 
-/* conn.c */
+/* net.c */
 ULONG ha_listen(unsigned short port, int any);
 void ha_unlisten_unused(void);
 /* Hands `op` to the connection thread of its request (G.lock held). */
 void ha_conn_push(ha_conn *c, ha_op *op);
+/* Waits until the socket is readable (or writable): 1, or 0 once the
+ * connection is aborted or *cancel set. */
+int ha_wait_sock(ha_conn *c, int write, volatile LONG *cancel);
+/* Reads more bytes into c->buf: 1, 0 at the end of the stream, -1 on an
+ * error, abort or cancel. */
+int ha_fill(ha_conn *c, volatile LONG *cancel);
+/* 0, or -1 (and c->dead) when the connection failed. */
+int ha_send_all(ha_conn *c, const char *p, size_t n, volatile LONG *cancel);
+
+/* parse.c */
+int ha_has_token(const char *v, const char *tok);
+/* The next request head: 0 (with *out), -1 when the connection ends, or
+ * the status to answer before closing. */
+int ha_read_head(ha_conn *c, ha_req **out);
+/* Up to `len` body bytes: >0, 0 at the end, -1 on a failed connection,
+ * -2 when cancelled. */
+ptrdiff_t ha_read_body(ha_conn *c, ha_req *r, char *out, size_t len,
+                       volatile LONG *cancel);
+/* Runs a body read (sends 100 Continue first if due); sets op->status. */
+void ha_run_body(ha_conn *c, ha_req *r, ha_op *op);
+
+/* respond.c */
 void ha_format_date(char *out, size_t cap);
+void ha_send_error(ha_conn *c, int status, int close_after);
+/* Writes one send (head, body, framing); sets op->status and bytes. */
+void ha_run_send(ha_conn *c, ha_req *r, ha_op *op);
 
 /* urlacl.c (uses only its own lock) */
 
