@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import WineProcess, free_port, wine_env  # tests/wine/conftest.py
+from conftest import WineProcess, free_port  # tests/wine/conftest.py
 
 from conftest import check_httpapi_log, stand_in_env  # the stand-ins
 

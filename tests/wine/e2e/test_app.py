@@ -8,7 +8,6 @@ Ours ("ours") gets everything. The stand-in's violation log is checked
 when the module's server stops.
 """
 import hashlib
-import http.client
 import json
 import os
 import shutil

@@ -3,7 +3,6 @@ CTRL_C_EVENT) while the first request is importing a script that sleeps at
 import (the seed's bug 5, on sysgi.exe with a real Python): a clean exit
 with code 0, no crash, no hang."""
 import threading
-import time
 
 import pytest
 import requests
@@ -45,7 +44,6 @@ def test_ctrl_c_while_the_import_sleeps(wine, tmp_path, kind):
         t.start()
         wait_for((d / "importing").exists, TIMEOUT, "the import to start")
         assert not (d / "imported").exists()
-        t0 = time.monotonic()
         rc = s.interrupt(timeout=SLEEP + TIMEOUT)
         err = s.stderr()
         assert rc == 0, "exit code %r after Ctrl-C; stderr:\n%s" % (rc, err)

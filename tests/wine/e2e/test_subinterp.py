@@ -2,10 +2,8 @@
 sub-interpreter named G (mod_wsgi's WSGIApplicationGroup), the default
 (%{GLOBAL}) in the main interpreter; codecs work in both. Script reloading:
 a new mtime loads the new code on the next request."""
-import importlib.util
 import os
 import shutil
-import time
 
 import pytest
 import requests
@@ -18,8 +16,6 @@ BOTH = pytest.mark.parametrize("kind", STAND_INS)
 def local_codecs():
     """The same codec results computed by the test's own Python (Linux: no
     mbcs, which is Wine's ANSI code page, cp1252, there)."""
-    spec = importlib.util.spec_from_file_location(
-        "interp_local", os.path.join(APPS, "interp.py"))
     src = open(os.path.join(APPS, "interp.py")).read().replace(
         "import _xxsubinterpreters", "")
     ns = {}
