@@ -3,6 +3,7 @@
  * to show that its checks fire (test_httpapi_dll.py reads the violation
  * log) and that its URL ACL store behaves like the real one.
  *   misuse PORT      breaks the rules one by one; prints "probe done"
+ *   routing PORT     the four host classes and the longest path
  *   urlacl           add / query / enumerate / delete, with the real errors
  *   urlacl-add URL   adds a reservation (another process checks it)
  *   urlacl-has URL   exit 0 if URL is reserved, 3 if not
@@ -307,6 +308,82 @@ static int misuse(int p) {
   return failures != 0;
 }
 
+/* Sends "GET path" with `host`. With `answered`, the DLL must answer it
+ * itself: returns minus the status. Else returns the UrlContext the
+ * request was routed to (and answers it). */
+static long route(int p, const char *host, const char *path, int answered) {
+  char req[256], buf[4096];
+  static char big[65536];
+  snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path,
+           host);
+  SOCKET s = client(p, req);
+  long rc;
+  if (answered) {
+    DWORD tmo = 30000;
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, (const char *)&tmo, sizeof tmo);
+    int n = recv(s, buf, sizeof buf - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    rc = n > 9 ? -atol(buf + 9) : 0; /* "HTTP/1.1 404 ..." */
+  } else {
+    HTTP_REQUEST_ID id = receive(big, sizeof big);
+    rc = (long)((HTTP_REQUEST *)big)->UrlContext;
+    send_head(id, 0, NULL, "ok", 2, ERROR_IO_PENDING);
+  }
+  closesocket(s);
+  return rc;
+}
+
+static int routing(int p) {
+  HTTP_SERVER_SESSION_ID session;
+  HTTP_URL_GROUP_ID group;
+  HTTP_BINDING_INFO b = {0};
+  WSADATA wsa;
+  wchar_t url[96];
+  WSAStartup(MAKEWORD(2, 2), &wsa);
+  HttpInitialize(V2, HTTP_INITIALIZE_SERVER, NULL);
+  HttpCreateServerSession(V2, &session, 0);
+  HttpCreateRequestQueue(V2, NULL, NULL, 0, &queue);
+  HttpCreateUrlGroup(session, &group, 0);
+  b.Flags.Present = 1;
+  b.RequestQueueHandle = queue;
+  HttpSetUrlGroupProperty(group, HttpServerBindingProperty, &b, sizeof b);
+  port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+  CreateIoCompletionPort(queue, port, 1, 0);
+  static const struct { const char *fmt; int ctx; } urls[] = {
+      {"http://+:%d/plus/", 1},      {"http://localhost:%d/", 2},
+      {"http://localhost:%d/l/deep/", 5}, {"http://*:%d/weak/", 4}};
+  for (int i = 0; i < 4; i++) {
+    char a[96];
+    snprintf(a, sizeof a, urls[i].fmt, p);
+    MultiByteToWideChar(CP_UTF8, 0, a, -1, url, 96);
+    EXPECT(HttpAddUrlToUrlGroup(group, url, urls[i].ctx, 0) == 0, "%s", a);
+  }
+  if (failures)
+    return 1; /* the port is taken: nothing below would mean anything */
+  char lh[64], other[64];
+  snprintf(lh, sizeof lh, "LocalHost:%d", p);
+  snprintf(other, sizeof other, "other.example:%d", p);
+  long r;
+  EXPECT((r = route(p, lh, "/PLUS/x", 0)) == 1, "strong wildcard first: %ld", r);
+  EXPECT((r = route(p, lh, "/x", 0)) == 2, "explicit host: %ld", r);
+  EXPECT((r = route(p, lh, "/l/deep/er", 0)) == 5, "longest path: %ld", r);
+  EXPECT((r = route(p, lh, "/l/deep", 0)) == 5, "without the slash: %ld", r);
+  EXPECT((r = route(p, other, "/weak/x", 0)) == 4, "weak wildcard: %ld", r);
+  EXPECT((r = route(p, other, "/x", 1)) == -404, "no path: %ld", r);
+  /* An IP literal takes any host name on a connection to that address. */
+  swprintf(url, 96, L"http://127.0.0.1:%d/ip/", p);
+  EXPECT(HttpAddUrlToUrlGroup(group, url, 3, 0) == 0, "IP-bound");
+  EXPECT((r = route(p, other, "/ip/x", 0)) == 3, "IP-bound: %ld", r);
+  EXPECT((r = route(p, lh, "/ip/x", 0)) == 2, "explicit before IP: %ld", r);
+  EXPECT((r = route(p, other, "/weak/", 0)) == 4, "weak last: %ld", r);
+  HttpCloseUrlGroup(group);
+  HttpCloseRequestQueue(queue);
+  HttpCloseServerSession(session);
+  HttpTerminate(HTTP_INITIALIZE_SERVER, NULL);
+  printf("probe done\n");
+  return failures != 0;
+}
+
 static ULONG acl_set(const wchar_t *url, const wchar_t *sddl, int del) {
   HTTP_SERVICE_CONFIG_URLACL_SET s = {0};
   s.KeyDesc.pUrlPrefix = (PWSTR)url;
@@ -369,6 +446,8 @@ static int urlacl(void) {
 int main(int argc, char **argv) {
   if (argc >= 3 && strcmp(argv[1], "misuse") == 0)
     return misuse(atoi(argv[2]));
+  if (argc >= 3 && strcmp(argv[1], "routing") == 0)
+    return routing(atoi(argv[2]));
   if (argc >= 2 && strcmp(argv[1], "urlacl") == 0)
     return urlacl();
   if (argc >= 3 && (strcmp(argv[1], "urlacl-add") == 0 ||

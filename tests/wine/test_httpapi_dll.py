@@ -17,12 +17,22 @@ def run_probe(wine, tmp_path, args, extra=None, env_from=None):
     e = dict(wine)
     e.update(env)
     e.update(extra or {})
-    p = subprocess.run(["wine", exe] + args, env=e, stdin=subprocess.DEVNULL,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=TIMEOUT)
-    out = p.stdout.decode("utf-8", "replace")
-    err = p.stderr.decode("utf-8", "replace")
-    return p.returncode, out, err, env
+    p = subprocess.Popen(["wine", exe] + args, env=e, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = p.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        try:  # Wine's helper processes may keep the pipes open
+            out, err = p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            out, err = b"", b"(output not available)"
+        pytest.fail("%s %s did not end within %ss:\n%s\n%s\nlog:\n%s" % (
+            exe, args, TIMEOUT, out.decode("utf-8", "replace"),
+            err.decode("utf-8", "replace")[-3000:],
+            "\n".join(httpapi_log_lines(env["SYSGI_HTTPAPI_LOG"])[-40:])))
+    return (p.returncode, out.decode("utf-8", "replace"),
+            err.decode("utf-8", "replace"), env)
 
 
 def test_misuse_is_recorded_as_violations(wine, tmp_path):
@@ -49,6 +59,15 @@ def test_misuse_is_recorded_as_violations(wine, tmp_path):
                                                                    log)
     # Each is on stderr too, for whoever reads the server's output.
     assert err.count("httpapi VIOLATION") == log.count("VIOLATION")
+
+
+def test_routing_follows_the_urlprefix_classes(wine, tmp_path):
+    rc, out, err, env = run_probe(wine, tmp_path, ["routing", str(free_port())],
+                                  {"SYSGI_HTTPAPI_TRACE": "1"})
+    assert rc == 0 and "probe done" in out, out + err
+    bad = [l for l in httpapi_log_lines(env["SYSGI_HTTPAPI_LOG"])
+           if l.startswith("VIOLATION")]
+    assert not bad, bad
 
 
 def test_urlacl_semantics(wine, tmp_path):

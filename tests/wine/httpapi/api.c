@@ -10,9 +10,11 @@
  * What it implements, after Microsoft's documentation of each call:
  *  - sessions, URL groups (any number of URLs each), request queues, the
  *    binding property; "http://HOST:PORT/path/" with HOST an IPv4 address,
- *    a name, '+' (strong) or '*' (weak wildcard); routing by Host header
- *    and the longest matching path; one listening socket per port.
- *  - HTTP/1.1 (and 1.0) on one thread per connection (conn.c): keep-alive,
+ *    a name, '+' (strong) or '*' (weak wildcard); routing in the four
+ *    host classes of the UrlPrefix documentation and by the longest path
+ *    (urls.c); one listening socket per port.
+ *  - HTTP/1.1 (and 1.0) on one thread per connection (net.c, parse.c,
+ *    respond.c): keep-alive,
  *    pipelining, Content-Length bodies of any size streamed from the
  *    socket, chunked request bodies de-chunked, "100 Continue" when the
  *    application first reads the body, raw bytes >= 0x80 in the path and

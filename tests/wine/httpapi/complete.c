@@ -15,8 +15,8 @@ ha_globals G;
 
 /* ---- log ----------------------------------------------------------------- */
 
-/* One line per WriteFile on a file opened for appending, so lines of
- * several processes sharing a log never interleave. */
+/* One line per WriteFile on a file opened (once) for appending, so lines
+ * of several processes sharing a log never interleave. */
 void ha_log_line(const char *kind, const char *msg) {
   char line[1200];
   int n = snprintf(line, sizeof line, "%s pid=%lu %s\n", kind,
@@ -28,13 +28,14 @@ void ha_log_line(const char *kind, const char *msg) {
   if (!G.log_path[0])
     return;
   EnterCriticalSection(&G.log_lock);
-  HANDLE f = CreateFileA(G.log_path, FILE_APPEND_DATA,
-                         FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
-                         OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
-  if (f != INVALID_HANDLE_VALUE) {
+  if (!G.log_file)
+    G.log_file = CreateFileA(G.log_path, FILE_APPEND_DATA,
+                             FILE_SHARE_READ | FILE_SHARE_WRITE |
+                                 FILE_SHARE_DELETE,
+                             NULL, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+  if (G.log_file != INVALID_HANDLE_VALUE) {
     DWORD w;
-    WriteFile(f, line, (DWORD)n, &w, NULL);
-    CloseHandle(f);
+    WriteFile(G.log_file, line, (DWORD)n, &w, NULL);
   }
   LeaveCriticalSection(&G.log_lock);
 }

@@ -65,7 +65,8 @@ typedef struct ha_op {
 
 typedef struct ha_url {
   wchar_t *text; /* as registered, for errors and removal */
-  int wildcard;  /* '+' or '*' */
+  int cls;       /* routing class: 0 '+', 1 host name, 2 IPv4 literal, 3 '*' */
+  IN_ADDR ip;    /* class 2 */
   char host[256];
   unsigned short port;
   char path[1024]; /* lower-case, ends with '/' */
@@ -175,6 +176,7 @@ typedef struct ha_globals {
   int poison_all, trace;
   unsigned max_delay_us; /* completions wait 0..max_delay_us */
   char log_path[MAX_PATH];
+  HANDLE log_file;
   LONG(WINAPI *set_completion)(HANDLE, ULONG_PTR, ULONG_PTR, LONG, SIZE_T);
   HANDLE(WINAPI *real_create_port)(HANDLE, HANDLE, ULONG_PTR, DWORD);
   BOOL(WINAPI *real_cancel)(HANDLE, LPOVERLAPPED);

@@ -111,7 +111,7 @@ ULONG WINAPI HttpReceiveHttpRequest(HANDLE h, HTTP_REQUEST_ID id, ULONG flags,
     rc = ERROR_INVALID_HANDLE;
   } else if (!check_async(fn, q, pbytes, ov)) {
     rc = ERROR_INVALID_PARAMETER;
-  } else if (flags & ~(ULONG)(HTTP_RECEIVE_REQUEST_FLAG_COPY_BODY | 2)) {
+  } else if (flags & ~(ULONG)HTTP_RECEIVE_REQUEST_FLAG_COPY_BODY) {
     ha_violation("%s: unknown flags 0x%lx", fn, flags);
     rc = ERROR_INVALID_PARAMETER;
   } else if (!buf || len < sizeof(HTTP_REQUEST_V1)) {

@@ -262,6 +262,8 @@ static DWORD WINAPI listen_main(void *arg) {
       continue;
     SOCKADDR_IN remote;
     int rl = sizeof remote;
+    /* Non-blocking: a connection reset before we take it must not leave
+     * us in accept() where `stop` is never seen. */
     SOCKET s = accept(l->s, (SOCKADDR *)&remote, &rl);
     if (s == INVALID_SOCKET)
       continue;
@@ -294,13 +296,15 @@ static DWORD WINAPI listen_main(void *arg) {
   return 0;
 }
 
-static void stop_listener(ha_listener *l) {
+/* Returns 0 if the thread did not end: `l` must then stay allocated. */
+static int stop_listener(ha_listener *l) {
   l->stop = 1;
   /* The thread closes the socket; wait so the port is free again. */
   LeaveCriticalSection(&G.lock);
-  WaitForSingleObject(l->thread, 5000);
+  DWORD w = WaitForSingleObject(l->thread, 5000);
   EnterCriticalSection(&G.lock);
   CloseHandle(l->thread);
+  return w == WAIT_OBJECT_0;
 }
 
 ULONG ha_listen(unsigned short port, int any) {
@@ -334,6 +338,8 @@ ULONG ha_listen(unsigned short port, int any) {
     return err == WSAEADDRINUSE || err == WSAEACCES ? ERROR_SHARING_VIOLATION
                                                     : (ULONG)err;
   }
+  u_long nb = 1;
+  ioctlsocket(l->s, FIONBIO, &nb);
   l->port = port;
   l->any = any;
   l->thread = CreateThread(NULL, 0, listen_main, l, 0, NULL);
@@ -358,8 +364,8 @@ void ha_unlisten_unused(void) {
       continue;
     }
     *p = l->next;
-    stop_listener(l); /* the list may change while the lock is dropped */
-    free(l);
+    if (stop_listener(l)) /* the list may change while the lock is dropped */
+      free(l);
     p = &G.listeners;
   }
 }

@@ -1,8 +1,11 @@
 /*
  * urls.c: URL groups, the URLs in them ("http://HOST[:PORT]/path/", HOST
  * an IPv4 address, a name, '+' or '*') and the routing of a request to a
- * queue: the strong wildcard, then the explicit host, then the weak
- * wildcard, the longest path inside the first class with a match.
+ * queue in the four classes of the UrlPrefix documentation, in order: the
+ * strong wildcard '+' (any host), an explicit host name (matched against
+ * the Host header), an IP literal (an "IP-bound weak wildcard": any host
+ * name on a connection to that address), the weak wildcard '*'; the
+ * longest path wins inside the first class with a match.
  */
 #include "ha.h"
 
@@ -144,7 +147,14 @@ static ULONG parse_url(PCWSTR url, ha_url *u) {
       return ERROR_INVALID_PARAMETER;
   }
   u->port = (unsigned short)port;
-  u->wildcard = strcmp(u->host, "+") == 0 ? 1 : strcmp(u->host, "*") == 0 ? 2 : 0;
+  if (strcmp(u->host, "+") == 0)
+    u->cls = 0;
+  else if (strcmp(u->host, "*") == 0)
+    u->cls = 3;
+  else if (inet_pton(AF_INET, u->host, &u->ip) == 1)
+    u->cls = 2;
+  else
+    u->cls = 1;
   if (strlen(slash) >= sizeof u->path)
     return ERROR_INVALID_PARAMETER;
   strcpy(u->path, slash);
@@ -245,15 +255,14 @@ int ha_route(ha_req *r) {
   CharLowerBuffA(host, (DWORD)strlen(host));
   unsigned short port = ntohs(r->c->local.sin_port);
   int host_seen = 0;
-  /* Strong wildcard, then the explicit host, then the weak wildcard; the
-   * longest path wins inside the first class that has a match. */
-  for (int cls = 0; cls < 3; cls++) {
+  for (int cls = 0; cls < 4; cls++) {
     ha_url *best = NULL;
     for (ha_url *u = G.urls; u; u = u->next) {
-      int c = u->wildcard == 1 ? 0 : u->wildcard == 2 ? 2 : 1;
-      if (c != cls || u->port != port)
+      if (u->cls != cls || u->port != port)
         continue;
-      if (c == 1 && strcmp(u->host, host) != 0)
+      if (cls == 1 && strcmp(u->host, host) != 0)
+        continue;
+      if (cls == 2 && u->ip.s_addr != r->c->local.sin_addr.s_addr)
         continue;
       host_seen = 1;
       size_t ul = strlen(u->path);
