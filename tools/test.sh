@@ -6,19 +6,23 @@
 #   3. the Windows cross build (mingw-w64) and its tests under Wine;
 #   4. a smoke run of the benchmark script (checks that it works, not speed).
 # Each step is a CTest run; the last line sums them up.
-# Usage: tools/test.sh [--skip-asan] [--skip-valgrind] [--skip-wine] [--skip-bench]
+# Usage: tools/test.sh [--skip-asan] [--skip-valgrind] [--skip-wine] [--skip-winpy] [--skip-bench]
+# --skip-winpy leaves out the Windows end-to-end suite (tests/wine/e2e, a
+# real Windows CPython under Wine); without it that suite fails loudly when
+# no CPython is found (SYSGI_WINPY or the shared fixture tarball).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 jobs=$(nproc 2>/dev/null || echo 2)
-skip_asan=0 skip_valgrind=0 skip_wine=0 skip_bench=0
+skip_asan=0 skip_valgrind=0 skip_wine=0 skip_winpy=0 skip_bench=0
 for a in "$@"; do
   case "$a" in
     --skip-asan) skip_asan=1 ;;
     --skip-valgrind) skip_valgrind=1 ;;
     --skip-wine) skip_wine=1 ;;
+    --skip-winpy) skip_winpy=1 ;;
     --skip-bench) skip_bench=1 ;;
-    *) echo "usage: tools/test.sh [--skip-asan] [--skip-valgrind] [--skip-wine] [--skip-bench]" >&2; exit 2 ;;
+    *) echo "usage: tools/test.sh [--skip-asan] [--skip-valgrind] [--skip-wine] [--skip-winpy] [--skip-bench]" >&2; exit 2 ;;
   esac
 done
 
@@ -79,8 +83,14 @@ if [ $skip_valgrind = 0 ] && [ -x build/tests/unit/sysgi_unit_tests ]; then
 fi
 
 if [ $skip_wine = 0 ]; then
+  e2e=ON
+  if [ $skip_winpy = 1 ]; then
+    e2e=OFF
+    echo "== Windows end-to-end suite (tests/wine/e2e, CTest wine_e2e): skipped on request (--skip-winpy)"
+  fi
   if step "windows cross build" cmake -S . -B build-win -DCMAKE_BUILD_TYPE=Release \
-        -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-mingw64.cmake -DSYSGI_PYTHON_SRC="$pysrc" >/dev/null &&
+        -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-mingw64.cmake -DSYSGI_PYTHON_SRC="$pysrc" \
+        -DSYSGI_WINE_E2E=$e2e >/dev/null &&
      step "windows compile" cmake --build build-win -j"$jobs"; then
     run_ctest "windows tests under Wine" build-win
   fi

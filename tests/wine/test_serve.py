@@ -163,6 +163,7 @@ def run_sysgi(wine, args):
     ["serve", "APP", "--threads", "0"],
     ["serve", "APP", "--bogus"],
     ["serve", "APP", "--mount", "noslash"],
+    ["serve", "APP", "--application-group"],
     ["serve", "Z:\\no\\such\\script.py"],
     ["frobnicate"],
 ])
