@@ -107,7 +107,7 @@ class Serve:
     """One `sysgi.exe serve` with the real CPython, on stand-in `kind`."""
 
     def __init__(self, wine, kind, tmp_dir, script, args=(), home=None,
-                 extra_env=None):
+                 extra_env=None, wait=True):
         self.kind = kind
         self.tmp_dir = str(tmp_dir)
         os.makedirs(self.tmp_dir, exist_ok=True)
@@ -123,6 +123,8 @@ class Serve:
         env.update(extra_env or {})
         self.log_path = os.path.join(self.tmp_dir, "sysgi-%s.log" % kind)
         self.p = WineProcess(env, argv, self.log_path, None, stderr_pipe=True)
+        if not wait:  # the caller watches the start-up itself
+            return
         try:
             self.p.wait_line("sysgi: serving", timeout=START_TIMEOUT)
         except BaseException:
