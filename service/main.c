@@ -11,6 +11,7 @@
 #include <wchar.h>
 
 #include "serve.h"
+#include "svc_commands.h"
 #include "sysgi.h"
 
 static void usage(FILE *f) {
@@ -22,8 +23,9 @@ static void usage(FILE *f) {
           "      Serve one WSGI application in the foreground on\n"
           "      http://127.0.0.1:N/ (default port 8000); Ctrl-C stops.\n"
           "      --python-home defaults to the PYTHONHOME variable.\n"
+          "%s"
           "  sysgi --help | --version\n",
-          sysgi_version(), SYSGI_SERVE_USAGE);
+          sysgi_version(), SYSGI_SERVE_USAGE, SVC_USAGE);
 }
 
 int main(void) {
@@ -46,6 +48,19 @@ int main(void) {
     rc = 0;
   } else if (!wcscmp(argv[1], L"serve")) {
     rc = sysgi_serve(argc - 2, argv + 2);
+  } else if (!wcscmp(argv[1], L"install")) {
+    rc = svc_cmd_install(argc - 2, argv + 2);
+  } else if (!wcscmp(argv[1], L"uninstall")) {
+    rc = svc_cmd_uninstall(argc - 2, argv + 2);
+  } else if (!wcscmp(argv[1], L"start")) {
+    rc = svc_cmd_start(argc - 2, argv + 2);
+  } else if (!wcscmp(argv[1], L"stop")) {
+    rc = svc_cmd_stop(argc - 2, argv + 2);
+  } else if (!wcscmp(argv[1], L"status")) {
+    rc = svc_cmd_status(argc - 2, argv + 2);
+  } else if (!wcscmp(argv[1], L"service")) {
+    /* Not in the usage: the entry the SCM runs (the binary path). */
+    rc = svc_cmd_service(argc - 2, argv + 2);
   } else {
     fprintf(stderr, "sysgi: unknown command '%ls' (try sysgi --help)\n",
             argv[1]);
