@@ -284,6 +284,10 @@ int svc_cmd_status(int argc, wchar_t **argv) {
   printf("state: %s\n", state_name(ssp.dwCurrentState));
   if (ssp.dwProcessId)
     printf("pid: %lu\n", (unsigned long)ssp.dwProcessId);
+  if (ssp.dwCurrentState == SERVICE_START_PENDING ||
+      ssp.dwCurrentState == SERVICE_STOP_PENDING)
+    printf("checkpoint: %lu\nwait hint: %lu ms\n",
+           (unsigned long)ssp.dwCheckPoint, (unsigned long)ssp.dwWaitHint);
   if (ssp.dwCurrentState == SERVICE_STOPPED) {
     printf("last exit: ");
     print_exit(stdout, &ssp);

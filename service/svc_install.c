@@ -63,7 +63,7 @@ static DWORD set_reg_string(HKEY root, const wchar_t *key_path,
 /* The service options beyond CreateServiceW. Returns 0 or a Win32 error
  * with `*what` naming the option. */
 static DWORD configure(SC_HANDLE svc, unsigned shutdown_timeout_ms,
-                       const char **what) {
+                       const char **what, int *delayed_ok) {
   SERVICE_DESCRIPTIONW desc = {(LPWSTR)SVC_DESCRIPTION};
   SERVICE_DELAYED_AUTO_START_INFO delayed = {TRUE};
   SERVICE_FAILURE_ACTIONSW fa;
@@ -97,6 +97,8 @@ static DWORD configure(SC_HANDLE svc, unsigned shutdown_timeout_ms,
       continue;
     DWORD e = GetLastError();
     if (e == ERROR_INVALID_LEVEL) {
+      if (opts[i].level == SERVICE_CONFIG_DELAYED_AUTO_START_INFO)
+        *delayed_ok = 0;
       /* An SCM that does not know this level at all (Wine's has no
        * delayed start): say so and go on; every Windows SCM since Vista
        * knows them all. */
@@ -239,7 +241,8 @@ int svc_cmd_install(int argc, wchar_t **argv) {
   wchar_t *sid = NULL, *reserved = NULL;
   size_t reserved_bytes = 0;
   char err[512];
-  DWORD e = configure(svc, ss->shutdown_timeout_ms, &what);
+  int delayed = 1;
+  DWORD e = configure(svc, ss->shutdown_timeout_ms, &what, &delayed);
   if (e) {
     char msg[256];
     snprintf(msg, sizeof msg, "cannot set %s of the service", what);
@@ -278,7 +281,8 @@ int svc_cmd_install(int argc, wchar_t **argv) {
     }
   }
   printf("sysgi install: installed the service 'sysgi' (account %ls, "
-         "delayed automatic start)\n  binary: %ls\n", account, bin);
+         "%s start)\n  binary: %ls\n", account,
+         delayed ? "delayed automatic" : "automatic", bin);
   LocalFree(sid);
   free(reserved);
   CloseServiceHandle(svc);
