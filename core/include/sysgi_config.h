@@ -212,7 +212,7 @@ typedef struct sysgi_group_settings {
   /* added after the contract; 0 = off / none, as in mod_wsgi */
   const char *home;                /* working directory, NULL: none        */
   const char *display_name;        /* NULL: none                           */
-  uint64_t cpu_time_limit_ms;
+  unsigned cpu_time_limit_ms;
   int cpu_priority;                /* -20..20, 0 normal                    */
   unsigned restart_interval_ms, inactivity_timeout_ms, request_timeout_ms,
       queue_timeout_ms, deadlock_timeout_ms, graceful_timeout_ms,
