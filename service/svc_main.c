@@ -192,12 +192,32 @@ static void redirect_stdio(void) {
   /* msvcrt's fds 1 and 2 were set up at start from the (absent) std
    * handles; a CPython on msvcrt shares them, one on ucrt reads the std
    * handles above when it loads. */
-  int fd = _open_osfhandle((intptr_t)w, _O_WRONLY | _O_BINARY);
+  HANDLE w2;
+  int fd = -1;
+  /* The fd owns its handle (closed with it): give it a duplicate, so the
+   * std handles above stay open. */
+  if (DuplicateHandle(GetCurrentProcess(), w, GetCurrentProcess(), &w2, 0,
+                      FALSE, DUPLICATE_SAME_ACCESS))
+    fd = _open_osfhandle((intptr_t)w2, _O_WRONLY | _O_BINARY);
   if (fd >= 0) {
     _dup2(fd, 1);
     _dup2(fd, 2);
     if (fd > 2)
       _close(fd);
+#if defined(__MINGW32__) && !defined(_UCRT)
+    /* With no std handle at start, msvcrt gave stdout/stderr the fd -2
+     * (no console), and CPython's init_sys_streams takes fileno(stdout):
+     * -2 would make sys.stdout None and print() output vanish. */
+    stdout->_file = 1;
+    stderr->_file = 2;
+#else
+    /* ucrt: FILE is opaque; give the streams real fds, then point those
+     * at the pipe. */
+    if (_fileno(stdout) < 0 && freopen("NUL", "w", stdout))
+      _dup2(1, _fileno(stdout));
+    if (_fileno(stderr) < 0 && freopen("NUL", "w", stderr))
+      _dup2(2, _fileno(stderr));
+#endif
   }
   setvbuf(stdout, NULL, _IONBF, 0);
   setvbuf(stderr, NULL, _IONBF, 0);
@@ -275,7 +295,6 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv) {
   svc_eventlog_open();
   svc_log_set_eventlog(1);
   svc_log_set_stderr(0);
-  redirect_stdio();
 
   sysgi_config *cfg = NULL;
   int rc = svc_config_load(config_path, &cfg);
@@ -296,6 +315,7 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv) {
   free(default_log);
   svc_logf(SYSGI_LOG_INFO, "sysgi %s service starting (pid %lu)",
            sysgi_version(), (unsigned long)GetCurrentProcessId());
+  redirect_stdio();
 
   if (rc != 0) {
     size_t n = cfg ? sysgi_config_n_errors(cfg) : 0;
