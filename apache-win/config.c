@@ -97,40 +97,33 @@ void *sysgi_merge_dir_config(apr_pool_t *p, void *basev, void *addv) {
 
 /* ---- value checks ------------------------------------------------------- */
 
+/* Values go through the configuration model's parsers (the same as
+ * sysgi.ini's and the registry's), so a value means the same everywhere;
+ * the error names the directive. `key` is the model's name of the value. */
+static const char *model_check(cmd_parms *cmd, const char *key,
+                               const char *v) {
+  char err[512];
+  const sysgi_setting *s = sysgi_config_find(key);
+  if (sysgi_config_check_value(s, v, err, sizeof err) == 0)
+    return NULL;
+  return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+}
+
 /* %{GLOBAL}, %{SERVER}, %{RESOURCE}, %{ENV:name} or a literal name. */
 static const char *check_group(cmd_parms *cmd, const char *v) {
-  if (strncmp(v, "%{", 2) != 0)
-    return NULL;
-  if (!strcmp(v, "%{GLOBAL}") || !strcmp(v, "%{SERVER}") ||
-      !strcmp(v, "%{RESOURCE}"))
-    return NULL;
-  if (!strncmp(v, "%{ENV:", 6) && strlen(v) > 7 && v[strlen(v) - 1] == '}')
-    return NULL;
-  return apr_psprintf(cmd->pool,
-                      "%s: unknown application group macro '%s' (use "
-                      "%%{GLOBAL}, %%{SERVER}, %%{RESOURCE}, %%{ENV:name} or "
-                      "a literal name)",
-                      cmd->cmd->name, v);
+  return model_check(cmd, "application-group", v);
 }
 
 static const char *check_callable(cmd_parms *cmd, const char *v) {
-  const char *s = v;
-  if (!*s || !(apr_isalpha(*s) || *s == '_'))
-    goto bad;
-  for (s++; *s; s++)
-    if (!(apr_isalnum(*s) || *s == '_'))
-      goto bad;
-  return NULL;
-bad:
-  return apr_psprintf(cmd->pool,
-                      "%s: '%s' is not a Python identifier (the name of the "
-                      "WSGI callable in the script)",
-                      cmd->cmd->name, v);
+  return model_check(cmd, "callable-object", v);
 }
 
 /* Applications run embedded in Apache's own processes: there are no
  * daemon process groups in mod_sysgi. */
 static const char *check_process_group(cmd_parms *cmd, const char *v) {
+  const char *err = model_check(cmd, "process-group", v);
+  if (err)
+    return err;
   if (!*v || !strcmp(v, "%{GLOBAL}"))
     return NULL;
   return apr_psprintf(cmd->pool,
@@ -209,13 +202,11 @@ static const char *script_alias(cmd_parms *cmd, void *mconfig,
     a.target = file; /* $N substituted per request, then made absolute */
   } else {
     char *loc = apr_pstrdup(cmd->pool, url);
-    size_t n = strlen(loc);
-    if (loc[0] != '/')
+    /* "/app/" mounts like "/app"; "/" becomes "" and matches every URL
+     * (the model's normal form, which its matcher expects). */
+    if (sysgi_mount_normalize(loc) != 0)
       return apr_psprintf(cmd->pool, "%s: URL path '%s' must start with '/'",
                           cmd->cmd->name, url);
-    /* "/app/" mounts like "/app"; "/" becomes "" and matches every URL. */
-    while (n > 0 && loc[n - 1] == '/')
-      loc[--n] = '\0';
     a.location = loc;
     if ((err = server_root_file(cmd, file, &a.target)))
       return err;
@@ -263,11 +254,23 @@ static const char *set_script(cmd_parms *cmd, void *mconfig,
   return NULL;
 }
 
+/* A wrong Python home or path is not a configuration error in mod_sysgi
+ * (Apache starts, the cause is logged, WSGI requests answer 503), but the
+ * model's check says at once what is wrong. */
+static void warn_if_invalid(cmd_parms *cmd, const char *key, const char *v) {
+  const char *err = model_check(cmd, key, v);
+  if (err)
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
+                 "mod_sysgi: %s:%d: %s", cmd->directive->filename,
+                 cmd->directive->line_num, err);
+}
+
 static const char *set_python_home(cmd_parms *cmd, void *mconfig,
                                    const char *v) {
   const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
   if (err)
     return err;
+  warn_if_invalid(cmd, "python-home", v);
   globals(cmd->server->process->pconf)->python_home = v;
   return NULL;
 }
@@ -281,6 +284,7 @@ static const char *set_python_path(cmd_parms *cmd, void *mconfig,
   int i;
   if (err)
     return err;
+  warn_if_invalid(cmd, "python-path", v);
   if (apr_filepath_list_split(&parts, v, cmd->pool) != APR_SUCCESS)
     return apr_psprintf(cmd->pool, "%s: invalid path list '%s'",
                         cmd->cmd->name, v);
@@ -316,6 +320,8 @@ static const char *import_script(cmd_parms *cmd, void *mconfig,
   if (!s.application_group)
     return apr_psprintf(cmd->pool, "%s: application-group= is required",
                         cmd->cmd->name);
+  if ((err = check_group(cmd, s.application_group)))
+    return err;
   if (!strncmp(s.application_group, "%{", 2) &&
       strcmp(s.application_group, "%{GLOBAL}"))
     return apr_psprintf(cmd->pool, "%s: application-group must be %%{GLOBAL} "
@@ -337,8 +343,44 @@ static const char *restrict_embedded(cmd_parms *cmd, void *mconfig, int on) {
   return NULL;
 }
 
+/* Process groups are sysgi.exe's, so the directive is an error here; its
+ * options are still checked by the model (as [process-group:NAME] of
+ * sysgi.ini), so the message says what else is wrong with the line. */
 static const char *daemon_process(cmd_parms *cmd, void *mconfig,
                                   const char *args) {
+  const char *name = ap_getword_conf(cmd->pool, &args), *section;
+  sysgi_origin origin = {SYSGI_ORIGIN_DIRECTIVE, NULL, 0};
+  sysgi_config *cfg;
+  char *msg = NULL;
+  size_t i, n;
+  origin.where = cmd->cmd->name;
+  if (!*name)
+    return apr_psprintf(cmd->pool, "%s needs a process group name",
+                        cmd->cmd->name);
+  if (!(cfg = sysgi_config_new(sysgi_config_default_case_insensitive())))
+    return apr_psprintf(cmd->pool, "%s: out of memory", cmd->cmd->name);
+  section = apr_pstrcat(cmd->pool, "process-group:", name, NULL);
+  sysgi_config_add_section(cfg, section, &origin);
+  while (*args) {
+    char *word = ap_getword_conf(cmd->pool, &args);
+    char *eq = strchr(word, '=');
+    if (!*word)
+      continue;
+    if (!eq) {
+      sysgi_config_add_error(cfg, &origin, section, word,
+                             "invalid option (expected name=value)");
+      continue;
+    }
+    *eq++ = '\0';
+    sysgi_config_set(cfg, section, word, eq, &origin);
+  }
+  n = sysgi_config_n_errors(cfg);
+  for (i = 0; i < n; i++)
+    msg = apr_pstrcat(cmd->pool, msg ? msg : "", msg ? "; " : "",
+                      sysgi_config_error(cfg, i), NULL);
+  sysgi_config_free(cfg);
+  if (msg)
+    return msg;
   return apr_psprintf(cmd->pool, "%s: daemon mode is not available in "
                       "mod_sysgi; process groups are provided by sysgi.exe "
                       "on Windows", cmd->cmd->name);

@@ -18,13 +18,31 @@ APLOG_USE_MODULE(sysgi);
 
 /* ---- translate_name ------------------------------------------------------ */
 
-/* The length of r->uri a prefix alias covers, or -1. A mount matches only
- * at a '/' boundary: "/app" serves "/app" and "/app/x", never "/apple". */
-static int prefix_match(const sysgi_alias *a, const char *uri) {
-  size_t n = strlen(a->location);
-  if (strncmp(uri, a->location, n) != 0)
-    return -1;
-  return (uri[n] == '\0' || uri[n] == '/') ? (int)n : -1;
+/* The prefix aliases' locations for the model's one mount matcher (NULL
+ * where an alias is a regex, which the matcher skips). */
+static const char **alias_mounts(request_rec *r, const apr_array_header_t *a) {
+  const char **m = apr_palloc(r->pool, sizeof(char *) * (size_t)(a->nelts + 1));
+  int i;
+  for (i = 0; i < a->nelts; i++) {
+    const sysgi_alias *x = &APR_ARRAY_IDX(a, i, sysgi_alias);
+    m[i] = x->regex ? NULL : x->location;
+  }
+  return m;
+}
+
+/* Maps r->uri onto alias `a` whose mount covers its first `len` bytes. */
+static int use_alias(request_rec *r, const sysgi_alias *a, const char *script,
+                     int len) {
+  sysgi_match *m = apr_pcalloc(r->pool, sizeof(*m));
+  m->alias = a;
+  m->script = script;
+  ap_set_module_config(r->request_config, &sysgi_module, m);
+  /* The directory walk finds the script file in this path and leaves
+   * the remainder in r->path_info. */
+  r->filename = apr_pstrcat(r->pool, script, r->uri + len, NULL);
+  r->handler = SYSGI_HANDLER;
+  apr_table_setn(r->notes, "alias-forced-type", r->handler);
+  return OK;
 }
 
 int sysgi_ap_translate_name(request_rec *r) {
@@ -33,54 +51,46 @@ int sysgi_ap_translate_name(request_rec *r) {
   int i;
   if (!sc || r->uri[0] != '/')
     return DECLINED;
-  /* Prefix aliases come first, longest first; then regex aliases in
-   * configuration order. */
+  /* Prefix aliases first, through the model's matcher (the longest mount
+   * wins at a '/' boundary: "/app" serves "/app/x", never "/apple";
+   * case-insensitive on Windows, as mod_wsgi's WSGICaseSensitivity Off);
+   * then the regex aliases in configuration order. */
+  if (sc->aliases->nelts == 0)
+    return DECLINED;
+  {
+    size_t mlen = 0;
+    int k = sysgi_mount_match(alias_mounts(r, sc->aliases),
+                              (size_t)sc->aliases->nelts, r->uri,
+                              sysgi_config_default_case_insensitive(), &mlen);
+    if (k >= 0)
+      return use_alias(r, &APR_ARRAY_IDX(sc->aliases, k, sysgi_alias),
+                       APR_ARRAY_IDX(sc->aliases, k, sysgi_alias).target,
+                       (int)mlen);
+  }
   for (i = 0; i < sc->aliases->nelts; i++) {
     const sysgi_alias *a = &APR_ARRAY_IDX(sc->aliases, i, sysgi_alias);
-    const char *script = a->target;
-    int len;
-    sysgi_match *m;
-    if (a->regex) {
-      ap_regmatch_t rm[AP_MAX_REG_MATCH];
-      if (ap_regexec(a->regex, r->uri, AP_MAX_REG_MATCH, rm, 0) != 0 ||
-          rm[0].rm_so != 0)
-        continue;
-      len = (int)rm[0].rm_eo;
-      script = ap_pregsub(r->pool, a->target, r->uri, AP_MAX_REG_MATCH, rm);
-      if (script)
-        script = ap_server_root_relative(r->pool, script);
-      if (!script) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "mod_sysgi: WSGIScriptAliasMatch %s: cannot build the "
-                      "script path from '%s'", a->location, a->target);
-        return HTTP_INTERNAL_SERVER_ERROR;
-      }
-    } else if ((len = prefix_match(a, r->uri)) < 0) {
+    const char *script;
+    ap_regmatch_t rm[AP_MAX_REG_MATCH];
+    if (!a->regex)
       continue;
+    if (ap_regexec(a->regex, r->uri, AP_MAX_REG_MATCH, rm, 0) != 0 ||
+        rm[0].rm_so != 0)
+      continue;
+    script = ap_pregsub(r->pool, a->target, r->uri, AP_MAX_REG_MATCH, rm);
+    if (script)
+      script = ap_server_root_relative(r->pool, script);
+    if (!script) {
+      ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                    "mod_sysgi: WSGIScriptAliasMatch %s: cannot build the "
+                    "script path from '%s'", a->location, a->target);
+      return HTTP_INTERNAL_SERVER_ERROR;
     }
-    m = apr_pcalloc(r->pool, sizeof(*m));
-    m->alias = a;
-    m->script = script;
-    ap_set_module_config(r->request_config, &sysgi_module, m);
-    /* The directory walk finds the script file in this path and leaves
-     * the remainder in r->path_info. */
-    r->filename = apr_pstrcat(r->pool, script, r->uri + len, NULL);
-    r->handler = SYSGI_HANDLER;
-    apr_table_setn(r->notes, "alias-forced-type", r->handler);
-    return OK;
+    return use_alias(r, a, script, (int)rm[0].rm_eo);
   }
   return DECLINED;
 }
 
 /* ---- application group ---------------------------------------------------- */
-
-static const char *server_name_port(request_rec *r) {
-  apr_port_t port = ap_get_server_port(r);
-  const char *name = ap_get_server_name(r);
-  if (port != DEFAULT_HTTP_PORT && port != DEFAULT_HTTPS_PORT)
-    return apr_psprintf(r->pool, "%s:%u", name, (unsigned)port);
-  return name;
-}
 
 static const char *script_name(request_rec *r) {
   const char *sn = apr_table_get(r->subprocess_env, "SCRIPT_NAME");
@@ -92,29 +102,47 @@ static const char *script_name(request_rec *r) {
   return sn;
 }
 
+/* %{ENV:name}: the request's variables (SetEnv, SetEnvIf), then its
+ * notes, then the process environment, as mod_wsgi looks them up. */
+static const char *group_env(void *ctx, const char *name) {
+  request_rec *r = ctx;
+  const char *v = apr_table_get(r->subprocess_env, name);
+  char *ev = NULL;
+  if (!v)
+    v = apr_table_get(r->notes, name);
+  if (!v && apr_env_get(&ev, name, r->pool) == APR_SUCCESS)
+    v = ev;
+  return v;
+}
+
 const char *sysgi_ap_expand_group(request_rec *r, const char *g) {
-  if (!g)
-    g = "%{RESOURCE}"; /* mod_wsgi's default: one interpreter per mount */
-  if (strncmp(g, "%{", 2) != 0)
-    return g;
-  if (!strcmp(g, "%{GLOBAL}"))
-    return "";
-  if (!strcmp(g, "%{SERVER}"))
-    return server_name_port(r);
-  if (!strcmp(g, "%{RESOURCE}"))
-    return apr_pstrcat(r->pool, server_name_port(r), "|", script_name(r),
-                       NULL);
-  if (!strncmp(g, "%{ENV:", 6)) {
-    const char *name = apr_pstrndup(r->pool, g + 6, strlen(g) - 7);
-    const char *v = apr_table_get(r->subprocess_env, name);
-    char *ev = NULL;
-    if (!v)
-      v = apr_table_get(r->notes, name);
-    if (!v && apr_env_get(&ev, name, r->pool) == APR_SUCCESS)
-      v = ev;
-    return v ? v : ""; /* unset: the main interpreter, as mod_wsgi */
+  char port[8] = "";
+  apr_port_t p = ap_get_server_port(r);
+  apr_size_t cap = 256;
+  char *out = apr_palloc(r->pool, cap);
+  /* SCRIPT_NAME costs a table lookup: only %{RESOURCE} needs it. */
+  const char *sn = (!g || !strcmp(g, "%{RESOURCE}")) ? script_name(r) : "";
+  int rc;
+  /* mod_wsgi leaves the default ports out of %{SERVER}. */
+  if (p != DEFAULT_HTTP_PORT && p != DEFAULT_HTTPS_PORT)
+    apr_snprintf(port, sizeof port, "%u", (unsigned)p);
+  for (;;) {
+    rc = sysgi_expand_group(g, ap_get_server_name(r), port, sn, group_env, r,
+                            out, cap);
+    if (rc != SYSGI_E_TOO_LARGE || cap >= (1u << 20))
+      break;
+    cap *= 4;
+    out = apr_palloc(r->pool, cap);
   }
-  return g; /* checked at configuration time; not reached */
+  if (rc != SYSGI_OK) {
+    /* Checked at configuration time; only a huge %{ENV:x} gets here. */
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  "mod_sysgi: application group '%s' cannot be expanded (%s);"
+                  " using the main interpreter", g ? g : "%{RESOURCE}",
+                  sysgi_strerror(rc));
+    return "";
+  }
+  return out;
 }
 
 /* ---- the environment -------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include "apr_tables.h"
 
 #include "sysgi.h"
+#include "sysgi_config.h"
 
 #ifndef SYSGI_PYTHON_VERSION
 #define SYSGI_PYTHON_VERSION "3" /* set by the build from the Python used */

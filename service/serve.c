@@ -26,6 +26,7 @@
 
 #include "log.h"
 #include "serve.h"
+#include "svc_config.h"
 #include "svc_ini.h"
 #include "svc_run.h"
 #include "sysgi.h"
@@ -268,7 +269,11 @@ static int build_model(const serve_args *sa, sysgi_config **out) {
     sysgi_origin o = {SYSGI_ORIGIN_COMMAND_LINE, f->origin, 0};
     sysgi_config_set(cfg, f->section, f->key, f->value, &o);
   }
-  if (sysgi_config_finish(cfg) == 0)
+  wchar_t wini[MAX_PATH * 2];
+  int have_ini = sa->config && MultiByteToWideChar(CP_UTF8, 0, sa->config, -1,
+                                                   wini, MAX_PATH * 2);
+  int rc = sysgi_config_finish(cfg);
+  if (svc_config_require_app(cfg, have_ini ? wini : NULL) == 0 && rc == 0)
     return 0;
   size_t n = sysgi_config_n_errors(cfg);
   fprintf(stderr, "sysgi serve: the configuration has %zu error%s:\n", n,

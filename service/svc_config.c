@@ -87,5 +87,19 @@ int svc_config_load(const wchar_t *ini_path, sysgi_config **out) {
       sysgi_config_set(cfg, "server", "config-file", p8, &o);
     free(p8);
   }
-  return sysgi_config_finish(cfg);
+  int rc = sysgi_config_finish(cfg);
+  return svc_config_require_app(cfg, ini) ? SYSGI_E_CONFIG : rc;
+}
+
+int svc_config_require_app(sysgi_config *cfg, const wchar_t *ini) {
+  /* Only as the last word: after other errors it is mostly their echo. */
+  if (sysgi_config_n_apps(cfg) > 0 || sysgi_config_n_errors(cfg) > 0)
+    return 0;
+  char *p8 = ini ? utf8(ini) : NULL;
+  sysgi_origin o = {SYSGI_ORIGIN_FILE, p8, 0};
+  sysgi_config_add_error(cfg, p8 ? &o : NULL, NULL, NULL,
+                         "no application: add an [app:/MOUNT] section with "
+                         "the script to serve");
+  free(p8);
+  return SYSGI_E_CONFIG;
 }

@@ -18,4 +18,9 @@
  * when not even the model could be allocated; *out is then NULL). */
 int svc_config_load(const wchar_t *ini_path, sysgi_config **out);
 
+/* After finish(): records an error (naming the INI file `ini`, may be
+ * NULL) when cfg has no application and no other error, since such a
+ * server could only answer 404. Returns 0 or SYSGI_E_CONFIG. */
+int svc_config_require_app(sysgi_config *cfg, const wchar_t *ini);
+
 #endif /* SYSGI_SVC_CONFIG_H */

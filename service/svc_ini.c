@@ -167,6 +167,7 @@ static void parse_line(reader *r, char *s, size_t n, unsigned line,
     err_at(r, line, NULL, NULL, "a key is missing before '='");
     return;
   }
+  int empty = vl == 0;
   char *key = dup_n(k, kl), *value = dup_n(v, vl);
   if (!key || !value) {
     free(key);
@@ -188,6 +189,9 @@ static void parse_line(reader *r, char *s, size_t n, unsigned line,
       snprintf(msg, sizeof msg, "given twice in this section (first at "
                "line %u)", first);
       err_at(r, line, *section, key, msg);
+    } else if (empty && sysgi_config_find(key)) {
+      err_at(r, line, *section, key, "no value after '=' (remove the line "
+             "to get the default)");
     } else {
       sysgi_origin o = {SYSGI_ORIGIN_FILE, r->path, line};
       if (sysgi_config_set(r->cfg, *section, key, value, &o) != 0)

@@ -244,7 +244,16 @@ int svc_registry_load(sysgi_config *cfg) {
         if (t[j].registry)
           used += (size_t)snprintf(known + used, sizeof known - used, "%s%s",
                                    used ? ", " : "", t[j].registry);
-      snprintf(why, sizeof why, "unknown registry value (known: %s)", known);
+      if (st && st->registry && (st->scopes & SYSGI_SCOPE_SERVER))
+        snprintf(why, sizeof why, "unknown registry value: the registry "
+                 "name of %s is %s", st->name, st->registry);
+      else if (st)
+        snprintf(why, sizeof why, "unknown registry value: %s is not a "
+                 "server setting, so it has no registry value (set it in "
+                 "the INI file)", st->name);
+      else
+        snprintf(why, sizeof why, "unknown registry value (known: %s)",
+                 known);
       sysgi_config_add_error(cfg, &o, NULL, NULL, why);
       result = SYSGI_E_CONFIG;
       free(name);

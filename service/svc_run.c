@@ -94,6 +94,27 @@ static int start_python(const sysgi_server_settings *s) {
   return ok;
 }
 
+/* As the http.sys front end computes it per request (server.c): the
+ * script's last write time in microseconds since the epoch, 0 unknown. */
+static int64_t script_mtime_us(const char *path) {
+  wchar_t *w = to_wide(path);
+  WIN32_FILE_ATTRIBUTE_DATA fa;
+  int ok = w && GetFileAttributesExW(w, GetFileExInfoStandard, &fa);
+  free(w);
+  if (!ok)
+    return 0;
+  ULARGE_INTEGER t;
+  t.LowPart = fa.ftLastWriteTime.dwLowDateTime;
+  t.HighPart = fa.ftLastWriteTime.dwHighDateTime;
+  return (int64_t)((t.QuadPart - 116444736000000000ULL) / 10);
+}
+
+/* %{ENV:name}: sysgi.exe's environment, as the front end expands it. */
+static const char *process_getenv(void *ctx, const char *name) {
+  (void)ctx;
+  return getenv(name);
+}
+
 /* Imports every application whose group does not depend on the request
  * (%{SERVER}, %{RESOURCE}), so that a slow import happens while the
  * service reports START_PENDING rather than in the first request. A
@@ -106,10 +127,12 @@ static void import_scripts(const sysgi_config *cfg, HANDLE stop_event) {
     char group[512];
     if (strstr(spec, "%{SERVER}") || strstr(spec, "%{RESOURCE}"))
       continue;
-    if (sysgi_expand_group(spec, "", "", a->mount, NULL, NULL, group,
-                           sizeof group) != 0)
+    if (sysgi_expand_group(spec, "", "", a->mount, process_getenv, NULL,
+                           group, sizeof group) != 0)
       continue; /* the front end reports it per request */
-    int rc = sysgi_import_script(a->script, group);
+    /* With its mtime, so that the first request finds it loaded. */
+    int rc = sysgi_import_script_at(
+        a->script, group, a->script_reloading ? script_mtime_us(a->script) : 0);
     svc_logf(rc ? SYSGI_LOG_WARN : SYSGI_LOG_DEBUG,
              "importing %s for mount '%s'%s%s", a->script,
              *a->mount ? a->mount : "/", rc ? ": " : ": done",

@@ -252,6 +252,11 @@ int sysgi_runtime_ready(void);
  * (WSGIImportScript). Same loading rules as sysgi_handle(). */
 int sysgi_import_script(const char *script_filename,
                         const char *application_group);
+/* The same, recording the script's modification time `mtime_us` (as the
+ * front end will pass it in sysgi_request.script_mtime_us), so that the
+ * first request does not import the script a second time. 0: unknown. */
+int sysgi_import_script_at(const char *script_filename,
+                           const char *application_group, int64_t mtime_us);
 
 /* Ends every sub-interpreter and finalizes Python. Call when no request is
  * running any more. */

@@ -315,6 +315,11 @@ static void import_log(void *conn, int level, const char *msg) {
 
 int sysgi_import_script(const char *script_filename,
                         const char *application_group) {
+  return sysgi_import_script_at(script_filename, application_group, 0);
+}
+
+int sysgi_import_script_at(const char *script_filename,
+                           const char *application_group, int64_t mtime_us) {
   static const sysgi_frontend fe = {.log = import_log};
   if (!script_filename || !*script_filename)
     return SYSGI_E_INVAL;
@@ -332,7 +337,8 @@ int sysgi_import_script(const char *script_filename,
     rq->r = &r;
     rq->ip = ip;
     /* Loading is the point; "__file__" always exists once it is loaded. */
-    PyObject *f = sysgi_script_get(ip, rq, script_filename, 0, "__file__");
+    PyObject *f =
+        sysgi_script_get(ip, rq, script_filename, mtime_us, "__file__");
     rc = f ? 0 : SYSGI_E_APP;
     Py_XDECREF(f);
     free(rq);

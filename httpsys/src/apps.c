@@ -73,6 +73,9 @@ static int copy_listen(hs_listen *l, const char *url) {
     size_t pl = strcspn(end + 1, "/");
     snprintf(port, sizeof port, "%.*s", (int)(pl < 6 ? pl : 6), end + 1);
   }
+  l->port_num = (unsigned)strtoul(port[0] ? port : "0", NULL, 10);
+  if (!port[0])
+    l->port_num = _strnicmp(url, "https:", 6) == 0 ? 443 : 80;
   /* The scheme's own port is left out of %{SERVER}, as mod_wsgi does. */
   if (!strcmp(port, _strnicmp(url, "https:", 6) == 0 ? "443" : "80"))
     port[0] = '\0';
@@ -161,11 +164,31 @@ static const char *process_getenv(void *ctx, const char *name) {
   return getenv(name);
 }
 
+/* The listen URL a request came in on: its UrlContext (the URL's index),
+ * checked against the local port, since Wine's http.sys reports the
+ * context of a '+' URL for requests to other ports; else the first URL of
+ * that port. */
+static const hs_listen *request_listen(const hs_conn *c) {
+  const sysgi_httpsys *srv = c->srv;
+  const SOCKADDR *sa = c->req->Address.pLocalAddress;
+  unsigned port = 0;
+  if (sa && sa->sa_family == AF_INET)
+    port = ntohs(((const SOCKADDR_IN *)sa)->sin_port);
+  else if (sa && sa->sa_family == AF_INET6)
+    port = ntohs(((const SOCKADDR_IN6 *)sa)->sin6_port);
+  size_t li = (size_t)c->req->UrlContext;
+  if (li < srv->n_listen && (!port || srv->listen[li].port_num == port))
+    return &srv->listen[li];
+  for (size_t i = 0; i < srv->n_listen; i++)
+    if (srv->listen[i].port_num == port)
+      return &srv->listen[i];
+  return li < srv->n_listen ? &srv->listen[li] : NULL;
+}
+
 int hs_app_group(const hs_conn *c, char *out, size_t len) {
   const sysgi_httpsys *srv = c->srv;
   const hs_app *a = c->app;
-  size_t li = (size_t)c->req->UrlContext;
-  const hs_listen *l = li < srv->n_listen ? &srv->listen[li] : NULL;
+  const hs_listen *l = request_listen(c);
   int rc = sysgi_expand_group(a->group_spec, l ? l->host : "",
                               l ? l->port : "", a->mount, process_getenv,
                               NULL, out, len);

@@ -98,7 +98,8 @@ typedef struct hs_app {
 /* apps.c: what %{SERVER} means for one listen URL (its index is the
  * request's UrlContext). */
 typedef struct hs_listen {
-  char *host, *port;
+  char *host, *port; /* port "" for the scheme's own */
+  unsigned port_num;
 } hs_listen;
 
 struct sysgi_httpsys {

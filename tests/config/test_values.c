@@ -237,3 +237,38 @@ CTEST(table_rows) {
   CHECK_CONTAINS(sysgi_config_unsupported("chroot"), "not supported on Windows");
   CHECK(!sysgi_config_unsupported("processes"));
 }
+
+/* Every WSGIDaemonProcess option of mod_wsgi 4.9.4 (from its source, as
+ * listed in ../shared/reference/mod_wsgi-directives.txt) is either a
+ * [process-group] setting or rejected with a reason: none is "unknown". */
+CTEST(daemon_options_covered) {
+  static const char *const opts[] = {
+      "chroot", "connect-timeout", "cpu-priority", "cpu-time-limit",
+      "deadlock-timeout", "display-name", "eviction-timeout",
+      "graceful-timeout", "group", "header-buffer-size", "home",
+      "inactivity-timeout", "lang", "listen-backlog", "locale",
+      "maximum-requests", "memory-limit", "newrelic-config-file",
+      "newrelic-environment", "processes", "python-eggs", "python-home",
+      "python-path", "queue-timeout", "receive-buffer-size",
+      "request-timeout", "response-buffer-size", "response-socket-timeout",
+      "restart-interval", "script-group", "script-user", "send-buffer-size",
+      "server-metrics", "shutdown-timeout", "socket-timeout", "socket-user",
+      "stack-size", "startup-timeout", "supplementary-groups", "threads",
+      "umask", "user", "virtual-memory-limit"};
+  size_t supported = 0;
+  for (size_t i = 0; i < sizeof opts / sizeof *opts; i++) {
+    const sysgi_setting *s = sysgi_config_find_scoped(opts[i], GRP);
+    const char *why = sysgi_config_unsupported(opts[i]);
+    if (!s && !why)
+      fprintf(stderr, "WSGIDaemonProcess %s= is not covered\n", opts[i]);
+    CHECK(s || why);
+    CHECK(!(s && why));
+    if (s) {
+      char want[64];
+      snprintf(want, sizeof want, "WSGIDaemonProcess %s=", opts[i]);
+      CHECK_STR(s->directive, want);
+      supported++;
+    }
+  }
+  CHECK_EQ(supported, 24);
+}
