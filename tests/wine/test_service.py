@@ -429,3 +429,130 @@ def test_crash_is_reported_at_the_restart(prefix, tmp_path, cleanup):
     assert prefix.sysgi("start").returncode == 0
     assert prefix.sysgi("stop").returncode == 0
     assert read_logs(log).count("restarted after a crash") == 1
+
+
+# ---- URL reservations, through our test httpapi.dll -------------------------
+# Wine's HttpSetServiceConfiguration is a stub that succeeds, so these run
+# install/uninstall from a copy of sysgi.exe next to our httpapi.dll, which
+# keeps reservations in a file (SYSGI_HTTPAPI_URLACL) and fails on demand
+# (SYSGI_HTTPAPI_FAIL_URLACL). The service itself is not started here.
+
+def service_sid(name):
+    """The SCM's derivation of NT SERVICE\\<name>'s SID, done independently
+    of urlacl.c (hashlib here, CryptoAPI there)."""
+    import hashlib
+    import struct
+    d = hashlib.sha1(name.upper().encode("utf-16-le")).digest()
+    return "S-1-5-80-" + "-".join(str(x) for x in struct.unpack("<5I", d))
+
+
+def unix_path(p):
+    """stand_in_env names files the Windows way (Z:\\...)."""
+    if p[:2].upper() == "Z:":
+        return p[2:].replace("\\", "/")
+    return p
+
+
+def reservations(path):
+    path = unix_path(path)
+    if not os.path.exists(path):
+        return {}
+    out = {}
+    with open(path, "rb") as f:
+        for line in f.read().decode("utf-8").splitlines():
+            if line and not line.startswith("#"):
+                url, _, sddl = line.partition("\t")
+                assert url not in out, "reserved twice: " + url
+                out[url] = sddl
+    return out
+
+
+@pytest.fixture
+def ours(prefix, tmp_path):
+    from conftest import check_httpapi_log, stand_in_env
+    exe, extra = stand_in_env("ours", SYSGI, tmp_path)
+    yield exe, extra
+    check_httpapi_log(extra["SYSGI_HTTPAPI_LOG"])
+
+
+def test_sid_derivation_matches_windows():
+    # `sc showsid TrustedInstaller` on Windows.
+    assert service_sid("TrustedInstaller") == (
+        "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464")
+
+
+def test_install_reserves_urls_and_uninstall_removes_them(prefix, tmp_path,
+                                                         ours, cleanup):
+    exe, extra = ours
+    write_apps(tmp_path)
+    p1, p2 = free_port(), free_port()
+    urls = ["http://+:%d/" % p1, "http://127.0.0.1:%d/app/" % p2]
+    ini, _ = write_ini(tmp_path, p1, [("/a", "app_a.py")])
+    ini.write_text(ini.read_text().replace(
+        "listen = http://127.0.0.1:%d/" % p1, "listen = " + " ".join(urls)))
+    acl = extra["SYSGI_HTTPAPI_URLACL"]
+    # A reservation of an earlier install for another account is replaced.
+    with open(unix_path(acl), "w") as f:
+        f.write("%s\tD:(A;;GX;;;S-1-5-19)\n" % urls[0])
+    p = prefix.sysgi("install", "--config", winpath(ini), exe=exe,
+                     extra_env=extra)
+    assert p.returncode == 0, p.out + p.err
+    sid = service_sid("sysgi")
+    assert reservations(acl) == {u: "D:(A;;GX;;;%s)" % sid for u in urls}
+    assert "(%s)" % sid in p.out, p.out
+    p = prefix.sysgi("uninstall", exe=exe, extra_env=extra)
+    assert p.returncode == 0, p.out + p.err
+    for u in urls:
+        assert "removed the reservation of %s" % u in p.out, p.out
+    assert reservations(acl) == {}
+    assert not prefix.status()["installed"]
+
+    # --account: another virtual account, a well-known one.
+    for account, want in (("NT SERVICE\\TrustedInstaller",
+                           service_sid("TrustedInstaller")),
+                          ("LocalSystem", "S-1-5-18")):
+        p = prefix.sysgi("install", "--config", winpath(ini), "--account",
+                         account, exe=exe, extra_env=extra)
+        assert p.returncode == 0, p.out + p.err
+        assert set(reservations(acl).values()) == {"D:(A;;GX;;;%s)" % want}
+        st = prefix.status()
+        assert st["account"] == account, st["text"]
+        assert prefix.sysgi("uninstall", exe=exe,
+                            extra_env=extra).returncode == 0
+        assert reservations(acl) == {}
+
+
+def test_url_reservation_errors_are_reported(prefix, tmp_path, ours, cleanup):
+    exe, extra = ours
+    write_apps(tmp_path)
+    port = free_port()
+    ini, _ = write_ini(tmp_path, port, [("/a", "app_a.py")])
+    acl = extra["SYSGI_HTTPAPI_URLACL"]
+    failing = dict(extra, SYSGI_HTTPAPI_FAIL_URLACL="5")
+    p = prefix.sysgi("install", "--config", winpath(ini), exe=exe,
+                     extra_env=failing)
+    assert p.returncode == 1, p.out + p.err
+    assert ("cannot reserve http://127.0.0.1:%d/ for NT SERVICE\\sysgi "
+            "(HttpSetServiceConfiguration, HttpServiceConfigUrlAclInfo)"
+            % port) in p.err, p.err
+    assert "(error 5)" in p.err and "nothing was installed" in p.err, p.err
+    assert not prefix.status()["installed"]  # rolled back
+    assert reservations(acl) == {}
+
+    # An account that does not exist: refused, nothing left behind.
+    p = prefix.sysgi("install", "--config", winpath(ini), "--account",
+                     "no-such-user-sysgi", exe=exe, extra_env=extra)
+    assert p.returncode == 1, p.out + p.err
+    assert "unknown account no-such-user-sysgi" in p.err, p.err
+    assert not prefix.status()["installed"]
+    assert reservations(acl) == {}
+
+    # Uninstall goes on when a reservation cannot be removed, and says so.
+    assert prefix.sysgi("install", "--config", winpath(ini), exe=exe,
+                        extra_env=extra).returncode == 0
+    assert len(reservations(acl)) == 1
+    p = prefix.sysgi("uninstall", exe=exe, extra_env=failing)
+    assert p.returncode == 1, p.out + p.err
+    assert ("cannot remove the reservation of http://127.0.0.1:%d/ "
+            "(HttpDeleteServiceConfiguration)" % port) in p.err, p.err
+    assert not prefix.status()["installed"]
