@@ -9,6 +9,8 @@
 #include <winsock2.h>
 #include <windows.h>
 
+#include <aclapi.h>
+#include <sddl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +113,64 @@ static DWORD configure(SC_HANDLE svc, unsigned shutdown_timeout_ms,
     return e;
   }
   return 0;
+}
+
+/* The service's log directory (log-file's, else %ProgramData%\sysgi\logs),
+ * created and made writable for the account: a virtual account can write
+ * nowhere by default. A failure is a warning, not a failed install (the
+ * service then logs to the Event Log only, and says so). */
+static void prepare_log_dir(const sysgi_server_settings *ss,
+                            const wchar_t *sid_text) {
+  char *fallback = svc_default_log_file();
+  const char *log = ss->log_file ? ss->log_file : fallback;
+  wchar_t *dir = log ? svc_wide(log) : NULL;
+  wchar_t *slash = dir ? wcsrchr(dir, L'\\') : NULL;
+  PSID sid = NULL;
+  PACL old_acl = NULL, acl = NULL;
+  PSECURITY_DESCRIPTOR sd = NULL;
+  DWORD e = ERROR_INVALID_PARAMETER;
+  if (!slash || svc_make_parent_dirs(log))
+    goto out;
+  *slash = 0;
+  if (!ConvertStringSidToSidW(sid_text, &sid)) {
+    e = GetLastError();
+    goto out;
+  }
+  e = GetNamedSecurityInfoW(dir, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION,
+                            NULL, NULL, &old_acl, NULL, &sd);
+  if (e)
+    goto out;
+  EXPLICIT_ACCESSW ea;
+  memset(&ea, 0, sizeof ea);
+  ea.grfAccessPermissions = FILE_GENERIC_READ | FILE_GENERIC_WRITE | DELETE;
+  ea.grfAccessMode = GRANT_ACCESS;
+  ea.grfInheritance = SUB_CONTAINERS_AND_OBJECTS_INHERIT;
+  ea.Trustee.TrusteeForm = TRUSTEE_IS_SID;
+  ea.Trustee.TrusteeType = TRUSTEE_IS_USER;
+  ea.Trustee.ptstrName = (LPWSTR)sid;
+  e = SetEntriesInAclW(1, &ea, old_acl, &acl);
+  if (!e)
+    e = SetNamedSecurityInfoW(dir, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION,
+                              NULL, NULL, acl, NULL);
+out:
+  if (e) {
+    char t[512];
+    svc_win32_text(e, t, sizeof t);
+    fprintf(stderr, "sysgi install: warning: cannot make the log directory "
+                    "of %s writable for the service account: %s\n",
+            log ? log : "(none)", t);
+  } else {
+    printf("sysgi install: log directory %ls (writable for %ls)\n", dir,
+           sid_text);
+  }
+  if (acl)
+    LocalFree(acl);
+  if (sd)
+    LocalFree(sd);
+  if (sid)
+    LocalFree(sid);
+  free(dir);
+  free(fallback);
 }
 
 /* Reserves every URL; on failure removes those reserved and names the URL.
@@ -258,6 +318,7 @@ int svc_cmd_install(int argc, wchar_t **argv) {
   e = reserve(ss, sid, account, &reserved, &reserved_bytes);
   if (e)
     goto undo_service;
+  prepare_log_dir(ss, sid);
   e = set_reg_string(HKEY_LOCAL_MACHINE, SVC_PARAMS_KEY, L"ReservedUrls",
                      REG_MULTI_SZ, reserved, reserved_bytes);
   if (e) {

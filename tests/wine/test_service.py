@@ -239,6 +239,8 @@ def test_install_start_requests_stop_uninstall(prefix, tmp_path, cleanup):
     assert p.returncode == 0, p.out + p.err
     assert "reserved http://127.0.0.1:%d/ for NT SERVICE\\sysgi" % port \
         in p.out, p.out
+    assert "log directory %s (writable for S-1-5-80-" % winpath(log.parent) \
+        in p.out, p.out
 
     st = prefix.status()
     assert st["state"] == "STOPPED", st["text"]
