@@ -558,3 +558,29 @@ def test_url_reservation_errors_are_reported(prefix, tmp_path, ours, cleanup):
     assert ("cannot remove the reservation of http://127.0.0.1:%d/ "
             "(HttpDeleteServiceConfiguration)" % port) in p.err, p.err
     assert not prefix.status()["installed"]
+
+
+def test_configuration_error_at_start(prefix, tmp_path, cleanup):
+    """A configuration that became invalid after install: the service stops
+    with service-specific exit code 1, the error goes to the Event Log (ID
+    3) and to the default log file (the configured one is not known)."""
+    write_apps(tmp_path)
+    ini, _ = write_ini(tmp_path, free_port(), [("/a", "app_a.py")])
+    assert prefix.sysgi("install", "--config", winpath(ini)).returncode == 0
+    (tmp_path / "app_a.py").unlink()
+    p = prefix.sysgi("start")
+    assert p.returncode == 1, p.out + p.err
+    assert "service-specific exit code 1 (the configuration is invalid)" \
+        in p.err, p.err
+    st = prefix.status()
+    assert st["state"] == "STOPPED", st["text"]
+    assert "service-specific exit code 1" in st["last exit"], st["text"]
+    p = prefix.run("sc", "query", "sysgi")
+    assert re.search(r"SERVICE_EXIT_CODE\s*:\s*1\b", p.out), p.out
+    strings, ids = prefix.events()
+    assert MESSAGE_IDS["config_error"] in ids, [hex(i) for i in ids]
+    assert any(k == "err" and "app_a.py" in t for k, t in strings), strings
+    default_log = os.path.join(prefix.env["WINEPREFIX"], "drive_c",
+                               "ProgramData", "sysgi", "logs", "sysgi.log")
+    text = open(default_log, "rb").read().decode("utf-8", "replace")
+    assert "app_a.py" in text and "the configuration is invalid" in text, text
