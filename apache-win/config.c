@@ -19,6 +19,13 @@ void sysgi_reset_globals(apr_pool_t *pconf) {
   sysgi_globals = apr_pcalloc(pconf, sizeof(*sysgi_globals));
   sysgi_globals->python_path = apr_array_make(pconf, 4, sizeof(const char *));
   sysgi_globals->import_scripts = apr_array_make(pconf, 2, sizeof(sysgi_script));
+  sysgi_globals->case_sensitivity = -1;
+}
+
+int sysgi_ap_case_insensitive(void) {
+  if (sysgi_globals && sysgi_globals->case_sensitivity >= 0)
+    return !sysgi_globals->case_sensitivity;
+  return sysgi_config_default_case_insensitive();
 }
 
 /* Directives may be read before pre_config has run (httpd reads
@@ -305,6 +312,15 @@ static const char *set_dont_write_bytecode(cmd_parms *cmd, void *mconfig,
   return NULL;
 }
 
+static const char *set_case_sensitivity(cmd_parms *cmd, void *mconfig,
+                                        int on) {
+  const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+  if (err)
+    return err;
+  globals(cmd->server->process->pconf)->case_sensitivity = on ? 1 : 0;
+  return NULL;
+}
+
 static const char *import_script(cmd_parms *cmd, void *mconfig,
                                  const char *args) {
   sysgi_script s = {NULL, NULL};
@@ -431,6 +447,9 @@ const command_rec sysgi_directives[] = {
                   "extra sys.path entries (':' separated, ';' on Windows)"),
     AP_INIT_FLAG("WSGIDontWriteBytecode", set_dont_write_bytecode, NULL,
                  RSRC_CONF, "On: never write .pyc files"),
+    AP_INIT_FLAG("WSGICaseSensitivity", set_case_sensitivity, NULL,
+                 RSRC_CONF, "Off: WSGIScriptAlias mounts match any case "
+                 "(default Off on Windows, On elsewhere)"),
     AP_INIT_RAW_ARGS("WSGIImportScript", import_script, NULL, RSRC_CONF,
                      "script-file application-group=... [process-group=...]"),
     AP_INIT_FLAG("WSGIRestrictEmbedded", restrict_embedded, NULL, RSRC_CONF,

@@ -53,7 +53,8 @@ int sysgi_ap_translate_name(request_rec *r) {
     return DECLINED;
   /* Prefix aliases first, through the model's matcher (the longest mount
    * wins at a '/' boundary: "/app" serves "/app/x", never "/apple";
-   * case-insensitive on Windows, as mod_wsgi's WSGICaseSensitivity Off);
+   * case-insensitive under WSGICaseSensitivity Off, the default on
+   * Windows);
    * then the regex aliases in configuration order. */
   if (sc->aliases->nelts == 0)
     return DECLINED;
@@ -61,7 +62,7 @@ int sysgi_ap_translate_name(request_rec *r) {
     size_t mlen = 0;
     int k = sysgi_mount_match(alias_mounts(r, sc->aliases),
                               (size_t)sc->aliases->nelts, r->uri,
-                              sysgi_config_default_case_insensitive(), &mlen);
+                              sysgi_ap_case_insensitive(), &mlen);
     if (k >= 0)
       return use_alias(r, &APR_ARRAY_IDX(sc->aliases, k, sysgi_alias),
                        APR_ARRAY_IDX(sc->aliases, k, sysgi_alias).target,

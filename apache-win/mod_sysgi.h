@@ -66,6 +66,7 @@ typedef struct sysgi_global_config {
   apr_array_header_t *python_path;    /* of const char *            */
   int dont_write_bytecode;
   apr_array_header_t *import_scripts; /* of sysgi_script            */
+  int case_sensitivity;               /* WSGICaseSensitivity, -1 unset */
 } sysgi_global_config;
 
 extern sysgi_global_config *sysgi_globals;
@@ -76,6 +77,9 @@ void *sysgi_merge_server_config(apr_pool_t *p, void *base, void *add);
 void *sysgi_create_dir_config(apr_pool_t *p, char *dir);
 void *sysgi_merge_dir_config(apr_pool_t *p, void *base, void *add);
 void sysgi_reset_globals(apr_pool_t *pconf);
+/* Whether mounts compare case-insensitively: WSGICaseSensitivity, else
+ * the platform's (Off on Windows, as mod_wsgi). */
+int sysgi_ap_case_insensitive(void);
 
 /* ---- runtime (runtime.c): Python per child process --------------------- */
 

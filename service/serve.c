@@ -14,11 +14,14 @@
  * (log-level debug).
  *
  * Exit codes: 2 for a usage error (a bad flag or flag value), 1 when the
- * configuration is invalid or the server cannot listen, 0 after Ctrl-C.
+ * configuration is invalid or the server cannot listen, 0 after Ctrl-C, 3
+ * when requests were still running in the application after the shutdown
+ * timeout (Python is then not finalized).
  */
 #include <winsock2.h>
 #include <windows.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +42,8 @@ static HANDLE stop_event;
 static BOOL WINAPI on_ctrl(DWORD type) {
   if (type == CTRL_C_EVENT || type == CTRL_BREAK_EVENT ||
       type == CTRL_CLOSE_EVENT || type == CTRL_SHUTDOWN_EVENT) {
+    svc_logf(SYSGI_LOG_INFO, "stop requested (console event %lu)",
+             (unsigned long)type);
     SetEvent(stop_event);
     return TRUE;
   }
@@ -64,9 +69,15 @@ static char *full_path(const char *p8) {
   return n && n < MAX_PATH * 2 ? to_utf8(full) : _strdup(p8);
 }
 
-static int usage_error(const char *fmt, const char *a, const char *b) {
+#ifdef __GNUC__
+__attribute__((format(printf, 1, 2)))
+#endif
+static int usage_error(const char *fmt, ...) {
+  va_list ap;
   fprintf(stderr, "sysgi serve: ");
-  fprintf(stderr, fmt, a, b);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
   fprintf(stderr, "\nusage: %s\n", SYSGI_SERVE_USAGE);
   return 2;
 }
@@ -98,7 +109,7 @@ static int add_flag(serve_args *sa, const char *flag_name,
                     const char *value) {
   char why[512];
   if (sa->n_flags == MAX_FLAGS)
-    return usage_error("too many options%s%s", "", "");
+    return usage_error("too many options");
   if (sysgi_config_check_value(st, value, why, sizeof why) != 0)
     return usage_error("%s: %s", flag_name, why);
   flag *f = &sa->flags[sa->n_flags++];
@@ -106,7 +117,7 @@ static int add_flag(serve_args *sa, const char *flag_name,
   f->key = st->name;
   f->value = is_path_type(st->type) ? full_path(value) : _strdup(value);
   snprintf(f->origin, sizeof f->origin, "%s", flag_name);
-  return f->value ? 0 : usage_error("out of memory%s%s", "", "");
+  return f->value ? 0 : usage_error("out of memory");
 }
 
 /* --KEY[=VALUE] [VALUE]: a setting of the model. Advances *i past what it
@@ -116,7 +127,7 @@ static int generic_flag(serve_args *sa, int argc, char **a8, int *i) {
   const char *arg = a8[*i] + 2, *eq = strchr(arg, '=');
   size_t nl = eq ? (size_t)(eq - arg) : strlen(arg);
   if (nl == 0 || nl >= sizeof name)
-    return usage_error("unknown option %s%s", a8[*i], "");
+    return usage_error("unknown option %s", a8[*i]);
   memcpy(name, arg, nl);
   name[nl] = '\0';
   const sysgi_setting *srv = sysgi_config_find_scoped(name, SYSGI_SCOPE_SERVER);
@@ -128,15 +139,15 @@ static int generic_flag(serve_args *sa, int argc, char **a8, int *i) {
   if (!st) {
     const sysgi_setting *grp = sysgi_config_find_scoped(name, SYSGI_SCOPE_GROUP);
     return grp ? usage_error("%s is a [process-group:NAME] setting: put it in "
-                             "the INI file of --config%s", flag_name, "")
-               : usage_error("unknown option %s%s", a8[*i], "");
+                             "the INI file of --config", flag_name)
+               : usage_error("unknown option %s", a8[*i]);
   }
   if (!strcmp(st->name, "config-file"))
-    return usage_error("use --config PATH for the INI file%s%s", "", "");
+    return usage_error("use --config PATH for the INI file");
   if (!srv && !sa->app)
     return usage_error("%s is an application setting: give APP.py, or set it "
-                       "in an [app:MOUNT] section of the INI file%s",
-                       flag_name, "");
+                       "in an [app:MOUNT] section of the INI file",
+                       flag_name);
   const char *value;
   if (eq)
     value = eq + 1;
@@ -157,7 +168,7 @@ static int parse_args(serve_args *sa, int argc, char **a8) {
     const char *a = a8[i];
     if (!strcmp(a, "--mount")) {
       if (i + 1 >= argc || a8[i + 1][0] != '/')
-        return usage_error("--mount needs a path starting with '/'%s%s", "", "");
+        return usage_error("--mount needs a path starting with '/'");
       mount = a8[++i];
     } else if (a[0] == '-' && a[1] == '-') {
       const char *eq = strchr(a, '=');
@@ -174,7 +185,7 @@ static int parse_args(serve_args *sa, int argc, char **a8) {
     } else if (!sa->app) {
       sa->app = full_path(a);
     } else {
-      return usage_error("unexpected argument %s%s", a, "");
+      return usage_error("unexpected argument %s", a);
     }
   }
   snprintf(sa->app_section, sizeof sa->app_section, "app:%s", mount);
@@ -186,18 +197,18 @@ static int parse_args(serve_args *sa, int argc, char **a8) {
       i++;
     } else if (!strcmp(a, "--config")) {
       if (!has_value || !a8[i + 1][0])
-        return usage_error("--config needs the path of an INI file%s%s", "", "");
+        return usage_error("--config needs the path of an INI file");
       sa->config = a8[++i];
     } else if (!strcmp(a, "--port")) {
       char *end;
       unsigned long v = has_value ? strtoul(a8[i + 1], &end, 10) : 0;
       if (!has_value || !a8[i + 1][0] || *end || v < 1 || v > 65535)
-        return usage_error("--port needs a number from 1 to 65535%s%s", "", "");
+        return usage_error("--port needs a number from 1 to 65535");
       sa->port = (unsigned)v;
       i++;
     } else if (!strcmp(a, "--error-log")) {
       if (!has_value)
-        return usage_error("--error-log needs a file%s%s", "", "");
+        return usage_error("--error-log needs a file");
       int rc = add_flag(sa, "--error-log", sysgi_config_find("log-file"),
                         "server", a8[++i]);
       if (rc)
@@ -212,12 +223,12 @@ static int parse_args(serve_args *sa, int argc, char **a8) {
       if (rc)
         return rc;
     } else if (a[0] == '-') {
-      return usage_error("unknown option %s%s", a, "");
+      return usage_error("unknown option %s", a);
     }
   }
   if (!sa->app && !sa->config)
     return usage_error("the WSGI script APP.py (or --config PATH) is "
-                       "missing%s%s", "", "");
+                       "missing");
   if (sa->app) {
     char why[512];
     if (sysgi_config_check_value(sysgi_config_find("script"), sa->app, why,
@@ -325,7 +336,14 @@ int sysgi_serve(int argc, wchar_t **argv) {
     if (!rc) {
       stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
       SetConsoleCtrlHandler(on_ctrl, TRUE);
-      rc = svc_run(cfg, stop_event, on_progress, cfg) != 0;
+      rc = svc_run(cfg, stop_event, on_progress, cfg);
+      if (rc == SYSGI_E_TIMEOUT) {
+        /* Requests still run in Python (logged): exit under them. */
+        fflush(stdout);
+        svc_log_close();
+        ExitProcess(3);
+      }
+      rc = rc != 0;
       if (!rc) {
         printf("sysgi: stopped\n");
         fflush(stdout);

@@ -158,11 +158,25 @@ static sysgi_httpsys_app *httpsys_apps(const sysgi_config *cfg) {
   return apps;
 }
 
+/* Stops the front end; returns the number of requests still running in
+ * the application after the shutdown timeout (their server is then left in
+ * place for them). The http.sys front end of this branch always waits
+ * them out or leaks quietly: 0. When it reports them (the races branch's
+ * `int sysgi_httpsys_stop`), this becomes `return sysgi_httpsys_stop(srv);`. */
+static int stop_front_end(sysgi_httpsys *srv) {
+  sysgi_httpsys_stop(srv);
+  return 0;
+}
+
 int svc_run(const sysgi_config *cfg, HANDLE stop_event,
             svc_progress_fn progress, void *ctx) {
   const sysgi_server_settings *s = sysgi_config_server(cfg);
   int rc;
 
+  if (stop_requested(stop_event)) {
+    svc_logf(SYSGI_LOG_INFO, "stop requested before startup: not starting");
+    return 0;
+  }
   progress_at(progress, ctx, "loading Python");
   int python_ok = start_python(s);
   if (python_ok && !stop_requested(stop_event)) {
@@ -215,7 +229,15 @@ int svc_run(const sysgi_config *cfg, HANDLE stop_event,
   WaitForSingleObject(stop_event, INFINITE);
   svc_logf(SYSGI_LOG_INFO, "stopping (in-flight requests get up to %u ms)",
            hc.shutdown_timeout_ms);
-  sysgi_httpsys_stop(srv);
+  int stuck = stop_front_end(srv);
+  if (stuck) {
+    /* Workers are still inside the application: finalizing Python under
+     * them could crash or hang. The caller exits the process instead. */
+    svc_logf(SYSGI_LOG_ERR, "%d request(s) still running in the application "
+             "after the shutdown timeout: exiting without finalizing Python",
+             stuck);
+    return SYSGI_E_TIMEOUT;
+  }
   if (python_ok)
     sysgi_runtime_shutdown();
   return 0;

@@ -21,8 +21,13 @@ typedef void (*svc_progress_fn)(void *ctx, const char *stage);
  * for stop_event (which may already be set: a stop during initialisation
  * must end cleanly, with no request served), drains in-flight requests up to
  * shutdown-timeout, stops. Returns 0 after a clean stop, or a negative
- * SYSGI_E_* when it could not listen (logged). `cfg` must have passed
- * sysgi_config_finish(). `progress` may be NULL. */
+ * SYSGI_E_* when it could not listen (logged). SYSGI_E_TIMEOUT: requests
+ * were still running in the application after shutdown-timeout (logged);
+ * Python was left running under them, and the caller must exit the process
+ * (ExitProcess) rather than return through anything that finalizes. `cfg`
+ * must have passed sysgi_config_finish(). `progress` may be NULL. The
+ * caller opens the log (svc_log_open with the server's log-file, and
+ * svc_log_set_level) before. */
 int svc_run(const sysgi_config *cfg, HANDLE stop_event, svc_progress_fn progress,
             void *ctx);
 

@@ -132,7 +132,8 @@ int sysgi_check_group_spec(const char *spec);
 int sysgi_config_default_case_insensitive(void);
 
 /* case_insensitive_paths: 1 on Windows (WSGICaseSensitivity Off), 0 on
- * POSIX. NULL when out of memory. */
+ * POSIX: the default, which a case-sensitivity setting overrides at
+ * finish(). NULL when out of memory. */
 sysgi_config *sysgi_config_new(int case_insensitive_paths);
 void sysgi_config_free(sysgi_config *cfg);
 
@@ -194,6 +195,9 @@ typedef struct sysgi_server_settings {
   const char *log_file; int log_level; uint64_t log_max_size; unsigned log_keep;
   /* added after the contract */
   const char *config_file;                      /* NULL: none              */
+  int case_sensitivity; /* case-sensitivity as set: 1 on, 0 off, -1 unset
+                           (then case_insensitive_paths is the value given
+                           to sysgi_config_new)                           */
 } sysgi_server_settings;
 
 typedef struct sysgi_app_settings {

@@ -157,8 +157,12 @@ int sysgi_config_finish(sysgi_config *cfg) {
   qsort(cfg->apps, cfg->n_apps, sizeof(void *), cmp_app);
   qsort(cfg->groups, cfg->n_groups, sizeof(void *), cmp_group);
 
-  /* The server first: apps and groups inherit from it. */
+  /* The server first: apps and groups inherit from it, and its
+   * case-sensitivity decides how mounts compare. */
+  cfg->sections[0]->view.server.case_sensitivity = -1;
   fill(cfg, cfg->sections[0]);
+  if (cfg->sections[0]->view.server.case_sensitivity >= 0)
+    cfg->case_insensitive = !cfg->sections[0]->view.server.case_sensitivity;
   cfg->sections[0]->view.server.case_insensitive_paths = cfg->case_insensitive;
   for (size_t i = 0; i < cfg->n_groups; i++) {
     fill(cfg, cfg->groups[i]);

@@ -23,7 +23,7 @@
 
 static const sysgi_setting table[] = {
     /* ---- [server] ---- */
-    ROW("listen", NULL, "Listen", SRV(listen), "http://+:8000/",
+    ROW("listen", NULL, "Listen", SRV(listen), "http://127.0.0.1:8000/",
      "http.sys URL prefixes to serve (http[s]://host:port/path/), space or "
      "comma separated", SYSGI_T_LISTEN, 0, 0, NULL),
     ROW("threads", NULL, "Threads", SRV(threads), "8",
@@ -42,6 +42,10 @@ static const sysgi_setting table[] = {
     ROW("dont-write-bytecode", "WSGIDontWriteBytecode", "DontWriteBytecode",
      SRV(dont_write_bytecode), "off", "never write .pyc files", SYSGI_T_BOOL,
      0, 0, NULL),
+    ROW("case-sensitivity", "WSGICaseSensitivity", "CaseSensitivity",
+     SRV(case_sensitivity), NULL,
+     "on: mounts compare case-sensitively (unset: off on Windows, on "
+     "elsewhere)", SYSGI_T_BOOL, 0, 0, NULL),
     ROW("shutdown-timeout", NULL, "ShutdownTimeout", SRV(shutdown_timeout_ms),
      "5", "seconds a stop waits for requests in flight", SYSGI_T_SECONDS, 0,
      3600, NULL),

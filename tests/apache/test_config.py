@@ -49,6 +49,8 @@ def get(srv, path, **kw):
     ("WSGIDaemonProcess site python-home=/no/such/dir",
      "[process-group:site] python-home: no such directory: /no/such/dir"),
     ("WSGIDaemonProcess", "WSGIDaemonProcess needs a process group name"),
+    ("WSGICaseSensitivity Maybe", "WSGICaseSensitivity"),
+    ("<VirtualHost *:80>\nWSGICaseSensitivity Off\n</VirtualHost>", "WSGICaseSensitivity cannot occur within"),
     ("WSGIScriptAlias / %s process-group=%%{SERVER}" % HELLO, "WSGIScriptAlias: '%{SERVER}' is not a process group name"),
     ("WSGIImportScript %s" % HELLO, "WSGIImportScript: application-group= is required"),
     ("WSGIImportScript %s application-group=%%{RESOURCE}" % HELLO, "WSGIImportScript: application-group must be"),
@@ -71,6 +73,7 @@ def test_good_directives_accepted(tmp_path, module_path):
         "WSGIPythonPath /tmp:/srv/lib",
         "WSGIDontWriteBytecode On",
         "WSGIRestrictEmbedded Off",
+        "WSGICaseSensitivity On",
         "WSGIProcessGroup %{GLOBAL}",
         "WSGIApplicationGroup %{ENV:SITE_GROUP}",
         "WSGICallableObject app",
@@ -86,6 +89,37 @@ def test_good_directives_accepted(tmp_path, module_path):
     ], module_path=module_path)
     ok, out = apache_fixture.check_config(conf)
     assert ok, out
+
+
+def test_wrong_python_home_is_a_warning_not_an_error(tmp_path, module_path):
+    """Apache still starts (requests answer 503, tested elsewhere), but the
+    model's check names the problem at configuration time."""
+    work = apache_fixture.make_public(str(tmp_path / "httpd"))
+    missing = str(tmp_path / "no-such-python")
+    conf = apache_fixture.write_config(work, apache_fixture.free_port(), [
+        "WSGIPythonHome " + missing,
+        "WSGIPythonPath /tmp:" + missing + "-lib",
+    ], module_path=module_path)
+    ok, out = apache_fixture.check_config(conf)
+    assert ok, out
+    assert "WSGIPythonHome: no such directory: " + missing in out
+    assert "WSGIPythonPath: no such file or directory: " + missing + "-lib" in out
+
+
+# ---- mounts: the configuration model's matcher --------------------------------
+
+def test_case_sensitivity_off_matches_any_case(servers):
+    """WSGICaseSensitivity Off (Windows' default): /APP is the /app mount."""
+    srv = servers.start(["WSGICaseSensitivity Off"], [("/app", CASES)], wait_path=None)
+    assert get(srv, "/APP/counter").status_code == 200
+    assert get(srv, "/app/counter").status_code == 200
+    assert get(srv, "/apple/counter").status_code == 404  # '/' boundary
+
+
+def test_case_sensitive_mounts_by_default_on_linux(servers):
+    srv = servers.start([], [("/app", CASES)], wait_path=None)
+    assert get(srv, "/app/counter").status_code == 200
+    assert get(srv, "/APP/counter").status_code == 404
 
 
 # ---- application groups -------------------------------------------------------

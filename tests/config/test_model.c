@@ -188,7 +188,7 @@ CTEST(defaults_and_inheritance) {
   CHECK_EQ(sysgi_config_finish(c), 0);
   const sysgi_server_settings *s = sysgi_config_server(c);
   CHECK_EQ(s->n_listen, 1);
-  CHECK_STR(s->listen[0], "http://+:8000/");
+  CHECK_STR(s->listen[0], "http://127.0.0.1:8000/");
   CHECK_EQ(s->threads, 8);
   CHECK_EQ(s->max_queued, 64);
   CHECK_STR(s->python_home, home);
@@ -196,6 +196,7 @@ CTEST(defaults_and_inheritance) {
   CHECK_EQ(s->enable_sendfile, 1);
   CHECK_EQ(s->dont_write_bytecode, 0);
   CHECK_EQ(s->case_insensitive_paths, 0);
+  CHECK_EQ(s->case_sensitivity, -1);
   CHECK_EQ(s->shutdown_timeout_ms, 5000);
   CHECK(!s->log_file);
   CHECK_EQ(s->log_level, SYSGI_LOG_INFO);
@@ -359,6 +360,24 @@ CTEST(mount_collisions) {
   CHECK_EQ(sysgi_config_n_apps(c), 4);
   CHECK_STR(sysgi_config_get(c, "app:/shop", "callable-object", NULL), "app");
   sysgi_config_free(c);
+  /* case-sensitivity = on overrides the platform's default */
+  c = new_cfg(1);
+  CHECK_EQ(sysgi_config_set(c, "server", "case-sensitivity", "on", &REG), 0);
+  CHECK_EQ(sysgi_config_set(c, "app:/Blog", "script", script, &INI3), 0);
+  CHECK_EQ(sysgi_config_set(c, "app:/blog", "script", script, &INI7), 0);
+  CHECK_EQ(sysgi_config_finish(c), 0);
+  CHECK_EQ(sysgi_config_server(c)->case_insensitive_paths, 0);
+  CHECK_EQ(sysgi_config_server(c)->case_sensitivity, 1);
+  CHECK_STR(sysgi_config_match(c, "/blog/x", NULL)->mount, "/blog");
+  CHECK(!sysgi_config_match(c, "/BLOG/x", NULL));
+  sysgi_config_free(c);
+  c = new_cfg(0);
+  CHECK_EQ(sysgi_config_set(c, "server", "case-sensitivity", "off", &INI3), 0);
+  CHECK_EQ(sysgi_config_set(c, "app:/Blog", "script", script, &INI3), 0);
+  CHECK_EQ(sysgi_config_finish(c), 0);
+  CHECK_EQ(sysgi_config_server(c)->case_insensitive_paths, 1);
+  CHECK_STR(sysgi_config_match(c, "/BLOG/x", NULL)->mount, "/Blog");
+  sysgi_config_free(c);
   /* POSIX: /Blog and /blog are two apps */
   c = new_cfg(0);
   CHECK_EQ(sysgi_config_set(c, "app:/Blog", "script", script, &INI3), 0);
@@ -428,7 +447,7 @@ CTEST(dump_order) {
   sysgi_config_dump(c, dump_line, d);
   CHECK_EQ(d->lines, per[SYSGI_SCOPE_SERVER] + 2 * per[SYSGI_SCOPE_APP] +
                          2 * per[SYSGI_SCOPE_GROUP]);
-  const char *p_srv = strstr(d->text, "[server] listen = http://+:8000/ (default)\n");
+  const char *p_srv = strstr(d->text, "[server] listen = http://127.0.0.1:8000/ (default)\n");
   const char *p_thr = strstr(d->text, "[server] threads = 12 (registry HKLM\\SOFTWARE\\sysgi\\Threads)\n");
   const char *p_root = strstr(d->text, "[app:/] script = ");
   const char *p_wiki = strstr(d->text, "[app:/wiki] script = ");
@@ -452,5 +471,52 @@ CTEST(dump_order) {
   CHECK(!sysgi_config_server(c2));
   sysgi_config_free(c2);
   free(d);
+  sysgi_config_free(c);
+}
+
+/* The example of DESIGN.md section 4, with this machine's paths. */
+CTEST(design_example) {
+  sysgi_config *c = new_cfg(1);
+  char home[1200], venv[1200], script[1200];
+  snprintf(home, sizeof home, "%s", ct_make("Python312/"));
+  snprintf(venv, sizeof venv, "%s", ct_make("venvs/"));
+  snprintf(venv, sizeof venv, "%s", ct_make("venvs/mysite/"));
+  ct_make("sites/");
+  ct_make("sites/mysite/");
+  snprintf(script, sizeof script, "%s", ct_make("sites/mysite/wsgi.py"));
+  struct {
+    const char *section, *key, *value;
+  } lines[] = {
+      {"server", "listen", "http://+:8080/"},
+      {"server", "threads", "16"},
+      {"server", "python-home", home},
+      {"server", "enable-sendfile", "off"},
+      {"app:/", "script", script},
+      {"app:/", "application-group", "%{GLOBAL}"},
+      {"app:/", "process-group", "mysite"},
+      {"process-group:mysite", "processes", "2"},
+      {"process-group:mysite", "threads", "15"},
+      {"process-group:mysite", "python-home", venv},
+      {"process-group:mysite", "lang", "en_US.UTF-8"},
+      {"process-group:mysite", "locale", "en_US.UTF-8"},
+      {"process-group:mysite", "memory-limit", "512M"},
+      {"process-group:mysite", "virtual-memory-limit", "2G"},
+  };
+  for (unsigned i = 0; i < sizeof lines / sizeof *lines; i++) {
+    sysgi_origin o = {SYSGI_ORIGIN_FILE, "sysgi.ini", i + 2};
+    CHECK_EQ(sysgi_config_set(c, lines[i].section, lines[i].key,
+                              lines[i].value, &o), 0);
+  }
+  CHECK_EQ(sysgi_config_finish(c), 0);
+  CHECK_STR(ct_errors(c), "");
+  CHECK_EQ(sysgi_config_server(c)->threads, 16);
+  const sysgi_app_settings *a = sysgi_config_match(c, "/anything", NULL);
+  CHECK(a);
+  CHECK_STR(a->application_group, "%{GLOBAL}");
+  const sysgi_group_settings *g = sysgi_config_find_group(c, a->process_group);
+  CHECK(g);
+  CHECK_EQ(g->processes, 2);
+  CHECK_STR(g->python_home, venv);
+  CHECK_EQ(g->virtual_memory_limit, 2ull << 30);
   sysgi_config_free(c);
 }

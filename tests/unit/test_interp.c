@@ -241,6 +241,35 @@ TEST_IMPL(import_script) {
   fake_conn *c = in_group(path, "pre");
   ASSERT_STR_EQ(c->out, "1"); /* loaded once, by the import */
   test_done(c);
+
+  /* Imported with the mtime the front end will report: the first request
+   * finds it loaded; a newer mtime still reloads. Without it (0 above), a
+   * request that reports an mtime imports the script again. */
+  const char *at = test_app("preload_at",
+      "import builtins\n"
+      "builtins.sysgi_at = getattr(builtins, 'sysgi_at', 0) + 1\n"
+      "def application(environ, start_response):\n"
+      "    start_response('200 OK', [])\n"
+      "    return [b'%d' % builtins.sysgi_at]\n");
+  ASSERT_EQ(sysgi_import_script_at(at, "pre_at", 5000), 0);
+  const int64_t mtimes[] = {5000, 5000, 6000};
+  const char *const want_at[] = {"1", "1", "2"};
+  for (int i = 0; i < 3; i++) {
+    fake_conn *ca = test_conn(at, NULL, "GET", "/");
+    ca->req.application_group = "pre_at";
+    ca->req.script_mtime_us = mtimes[i];
+    ASSERT_EQ(fake_run(ca), 0);
+    ASSERT_STR_EQ(ca->out, want_at[i]);
+    test_done(ca);
+  }
+  ASSERT_EQ(sysgi_import_script(at, "pre_zero"), 0);
+  fake_conn *cz = test_conn(at, NULL, "GET", "/");
+  cz->req.application_group = "pre_zero";
+  cz->req.script_mtime_us = 5000;
+  ASSERT_EQ(fake_run(cz), 0);
+  ASSERT_STR_EQ(cz->out, "2"); /* imported twice: why _at exists */
+  test_done(cz);
+
   const char *bad = test_app("preload_bad", "raise ValueError('nope')\n");
   ASSERT_EQ(sysgi_import_script(bad, ""), SYSGI_E_APP);
   ASSERT_EQ(sysgi_import_script(NULL, ""), SYSGI_E_INVAL);

@@ -221,3 +221,46 @@ def test_serve_app_with_generic_flags(wine, winpy, site):
         assert r.status_code == 404
     finally:
         assert s.stop() == 0
+
+
+def test_ctrl_c_while_a_script_imports_ends_cleanly(wine, winpy, site):
+    # Seed bug 5, in the runner shared with the service: a stop that
+    # arrives while a script is still importing (before listening) ends
+    # the process cleanly, with no request served. The import waits for a
+    # file the test creates only once sysgi has logged the stop request.
+    release = site / "release"
+    started = site / "import-started"
+    (site / "slow.py").write_text(
+        "import os, time\n"
+        "open(%r, 'w').close()\n"
+        "while not os.path.exists(%r):\n"
+        "    time.sleep(0.05)\n"
+        "def application(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Length', '2')])\n"
+        "    return [b'no']\n" % (winpath(started), winpath(release)))
+    port = free_port()
+    s = Server(wine, ["serve", winpath(site / "slow.py"), "--port", str(port),
+                      "--python-home", winpy, "--application-group", "slow",
+                      "--dont-write-bytecode"])
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not started.exists():
+            assert s.proc.poll() is None, s.output()
+            assert time.monotonic() < deadline, s.output()
+            time.sleep(0.1)
+        s.proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + TIMEOUT
+        while "stop requested" not in s.output():
+            assert time.monotonic() < deadline, s.output()
+            time.sleep(0.1)
+        release.touch()
+        assert s.proc.wait(timeout=TIMEOUT) == 0, s.output()
+        s.wait_line("sysgi: stopped", timeout=TIMEOUT)
+        out = s.output()
+        assert "stop requested during startup: not listening" in out, out
+        assert "sysgi: serving" not in out, out
+        with pytest.raises(requests.ConnectionError):
+            requests.get("http://127.0.0.1:%d/" % port, timeout=TIMEOUT)
+    finally:
+        release.touch()
+        s.stop()
