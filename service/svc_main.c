@@ -335,6 +335,17 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv) {
   rc = svc_run(cfg, stop_event, on_progress, (void *)ss);
   SetEvent(run_done);
   DWORD code = 0;
+  if (rc == SYSGI_E_TIMEOUT) {
+    /* Requests are still inside the application: Python cannot be
+     * finalized under them, so the process ends here (svc_run.h). */
+    svc_log_eventf(SYSGI_MSG_STOPPED, SYSGI_LOG_WARN,
+                   "stopped with requests still running after the shutdown "
+                   "timeout (%u ms); the process ends without finalizing "
+                   "Python", shutdown_ms);
+    remove_marker();
+    finish(0);
+    ExitProcess(0);
+  }
   if (rc == 0) {
     svc_log_eventf(SYSGI_MSG_STOPPED, SYSGI_LOG_INFO, "%s",
                    was_running ? "clean stop"
