@@ -584,3 +584,55 @@ def test_configuration_error_at_start(prefix, tmp_path, cleanup):
                                "ProgramData", "sysgi", "logs", "sysgi.log")
     text = open(default_log, "rb").read().decode("utf-8", "replace")
     assert "app_a.py" in text and "the configuration is invalid" in text, text
+
+
+def test_stop_drains_a_request_in_flight(prefix, tmp_path, cleanup):
+    """A stop while a request is inside the application: STOP_PENDING until
+    it finishes (within shutdown-timeout), the request gets its answer."""
+    entered, release = tmp_path / "entered", tmp_path / "release"
+    (tmp_path / "hold.py").write_text(
+        "import os, time\n"
+        "def application(environ, start_response):\n"
+        "    open(%r, 'w').close()\n"
+        "    for _ in range(1200):  # at most 60 s\n"
+        "        if os.path.exists(%r):\n"
+        "            break\n"
+        "        time.sleep(0.05)\n"
+        "    start_response('200 OK', [('Content-Length', '7')])\n"
+        "    return [b'drained']\n" % (winpath(entered), winpath(release)))
+    port = free_port()
+    ini, log = write_ini(tmp_path, port, [("/", "hold.py")])
+    ini.write_text(ini.read_text().replace("shutdown-timeout = 3",
+                                           "shutdown-timeout = 120"))
+    assert prefix.sysgi("install", "--config", winpath(ini)).returncode == 0
+    assert prefix.sysgi("start").returncode == 0
+    import threading
+    result = {}
+
+    def get():
+        try:
+            result["r"] = requests.get("http://127.0.0.1:%d/" % port,
+                                       timeout=TIMEOUT)
+        except Exception as e:  # reported below
+            result["e"] = e
+
+    t = threading.Thread(target=get)
+    t.start()
+    deadline = time.monotonic() + TIMEOUT
+    while not entered.exists():
+        assert time.monotonic() < deadline and t.is_alive(), result
+        time.sleep(0.1)
+    stopper = {}
+    s = threading.Thread(target=lambda: stopper.update(
+        p=prefix.sysgi("stop")))
+    s.start()
+    prefix.wait_state("STOP_PENDING")
+    assert t.is_alive(), result  # still held in the application
+    release.write_text("")
+    t.join(TIMEOUT)
+    s.join(TIMEOUT)
+    assert "r" in result, result
+    assert result["r"].status_code == 200 and result["r"].text == "drained"
+    assert stopper["p"].returncode == 0, stopper["p"].out + stopper["p"].err
+    assert prefix.status()["state"] == "STOPPED"
+    assert read_logs(log).rstrip().endswith("clean stop"), read_logs(log)
