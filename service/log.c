@@ -123,6 +123,30 @@ static void write_file(const char *line, size_t len) {
     file_size += done;
 }
 
+/* Generic error events (not the service's own start/stop/... events) are
+ * limited to EVENTS_PER_MINUTE: an application failing on every request
+ * must not flood the Application log; the file has every line. */
+#define EVENTS_PER_MINUTE 20
+static void generic_event(const char *msg) {
+  static SRWLOCK rl = SRWLOCK_INIT;
+  static ULONGLONG window;
+  static unsigned count;
+  AcquireSRWLockExclusive(&rl);
+  ULONGLONG now = GetTickCount64();
+  if (now - window >= 60000) {
+    window = now;
+    count = 0;
+  }
+  unsigned n = ++count;
+  ReleaseSRWLockExclusive(&rl);
+  if (n <= EVENTS_PER_MINUTE)
+    svc_eventlog_report(SYSGI_MSG_ERROR, msg);
+  else if (n == EVENTS_PER_MINUTE + 1)
+    svc_eventlog_report(SYSGI_MSG_WARNING,
+                        "more than 20 errors in a minute: the next ones of "
+                        "this minute are only in the log file");
+}
+
 /* event_id: the Event Log event of this line, or 0 for the generic one. */
 static void log_line(int level, const char *msg, DWORD event_id) {
   static const char *const names[] = {"error", "warn", "info", "debug"};
@@ -131,7 +155,7 @@ static void log_line(int level, const char *msg, DWORD event_id) {
   if (event_id)
     svc_eventlog_report(event_id, msg);
   else if (to_eventlog && level == SYSGI_LOG_ERR)
-    svc_eventlog_report(SYSGI_MSG_ERROR, msg);
+    generic_event(msg);
   if (level > max_level)
     return;
   GetLocalTime(&t);

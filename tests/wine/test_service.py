@@ -636,3 +636,32 @@ def test_stop_drains_a_request_in_flight(prefix, tmp_path, cleanup):
     assert stopper["p"].returncode == 0, stopper["p"].out + stopper["p"].err
     assert prefix.status()["state"] == "STOPPED"
     assert read_logs(log).rstrip().endswith("clean stop"), read_logs(log)
+
+
+def test_error_lines_reach_the_event_log_rate_limited(prefix, tmp_path,
+                                                     cleanup):
+    """wsgi.errors lines are server errors: in the log file, and in the
+    Event Log (ID 7) at most 20 a minute, then one warning (ID 8)."""
+    (tmp_path / "noisy.py").write_text(
+        "def application(environ, start_response):\n"
+        "    for i in range(25):\n"
+        "        print('noisy line %02d' % i, file=environ['wsgi.errors'])\n"
+        "    start_response('200 OK', [('Content-Length', '2')])\n"
+        "    return [b'ok']\n")
+    port = free_port()
+    ini, log = write_ini(tmp_path, port, [("/", "noisy.py")])
+    assert prefix.sysgi("install", "--config", winpath(ini)).returncode == 0
+    assert prefix.sysgi("start").returncode == 0
+    _, before = prefix.events()
+    r = requests.get("http://127.0.0.1:%d/" % port, timeout=TIMEOUT)
+    assert r.status_code == 200
+    assert prefix.sysgi("stop").returncode == 0
+    text = read_logs(log)
+    assert all("noisy line %02d" % i in text for i in range(25)), text
+    strings, ids = prefix.events()
+    noisy = [t for k, t in strings if "noisy line" in t]
+    assert len(noisy) == 20, noisy
+    new = ids[len(before):]
+    assert new.count(MESSAGE_IDS["error"]) == 20, [hex(i) for i in new]
+    assert MESSAGE_IDS["warning"] in new
+    assert any("more than 20 errors in a minute" in t for _, t in strings)
