@@ -205,6 +205,13 @@ int svc_run(const sysgi_config *cfg, HANDLE stop_event,
   hc.n_apps = sysgi_config_n_apps(cfg);
   hc.case_sensitive_paths = !s->case_insensitive_paths;
   hc.threads = s->threads;
+  /* More receives posted than requests can be in flight (threads, plus the
+   * connections of a burst): Wine's http.sys hands a newly posted receive
+   * only to the first idle connection, so a request that arrived while no
+   * receive was pending could wait until its client gave up (found by the
+   * e2e suite). Real http.sys queues such requests itself; a receive
+   * buffer is 16 KB. */
+  hc.receives = s->threads + 16 < 256 ? s->threads + 16 : 256;
   hc.max_queued = s->max_queued;
   hc.shutdown_timeout_ms = s->shutdown_timeout_ms ? s->shutdown_timeout_ms : 1;
   hc.handle = python_ok ? sysgi_handle : handle_without_python;
