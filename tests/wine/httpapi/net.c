@@ -22,13 +22,15 @@ int ha_wait_sock(ha_conn *c, int write, volatile LONG *cancel) {
   for (;;) {
     if (c->abort || (cancel && *cancel))
       return 0;
-    fd_set fs, es;
+    /* One set only: Wine 8's wineserver asserts (and every process of
+     * the prefix hangs) when a socket polled in two sets is reset
+     * (server/sock.c complete_async_poll). Errors and resets make the
+     * socket readable or writable anyway. */
+    fd_set fs;
     FD_ZERO(&fs);
-    FD_ZERO(&es);
     FD_SET(c->s, &fs);
-    FD_SET(c->s, &es);
     struct timeval tv = {0, 200000};
-    int n = select(0, write ? NULL : &fs, write ? &fs : NULL, &es, &tv);
+    int n = select(0, write ? NULL : &fs, write ? &fs : NULL, NULL, &tv);
     if (n != 0)
       return 1; /* ready or failed: the next call says which */
   }
