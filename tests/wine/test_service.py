@@ -212,6 +212,18 @@ def cleanup(prefix):
         prefix.sysgi("uninstall")
 
 
+def test_usage(prefix):
+    p = prefix.sysgi("service")  # the SCM's entry, run from a console
+    assert p.returncode == 2, p.out + p.err
+    assert "run by the Service Control Manager" in p.err, p.err
+    p = prefix.sysgi("install", "--bogus")
+    assert p.returncode == 2 and "unexpected argument" in p.err, p.err
+    for cmd in ("start", "stop", "status", "uninstall"):
+        p = prefix.sysgi(cmd)
+        assert p.returncode == 1, (cmd, p.out, p.err)
+        assert "not installed" in p.err, (cmd, p.err)
+
+
 def test_invalid_config_is_refused(prefix, tmp_path, cleanup):
     write_apps(tmp_path)
     ini, _ = write_ini(tmp_path, free_port(), [("/a", "app_a.py")],
