@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <wchar.h>
 
+#include "check.h"
 #include "serve.h"
 #include "sysgi.h"
 
@@ -22,8 +23,14 @@ static void usage(FILE *f) {
           "      Serve one WSGI application in the foreground on\n"
           "      http://127.0.0.1:N/ (default port 8000); Ctrl-C stops.\n"
           "      --python-home defaults to the PYTHONHOME variable.\n"
+          "      --config PATH serves the applications of an INI file;\n"
+          "      --KEY VALUE sets any [server] or [app:MOUNT] setting KEY.\n"
+          "  %s\n"
+          "      Print the configuration the service runs with (the INI\n"
+          "      file, then HKLM\\SOFTWARE\\sysgi), every value with its\n"
+          "      source; exit 1 listing every error when it is invalid.\n"
           "  sysgi --help | --version\n",
-          sysgi_version(), SYSGI_SERVE_USAGE);
+          sysgi_version(), SYSGI_SERVE_USAGE, SYSGI_CHECK_USAGE);
 }
 
 int main(void) {
@@ -46,6 +53,8 @@ int main(void) {
     rc = 0;
   } else if (!wcscmp(argv[1], L"serve")) {
     rc = sysgi_serve(argc - 2, argv + 2);
+  } else if (!wcscmp(argv[1], L"check")) {
+    rc = sysgi_check(argc - 2, argv + 2);
   } else {
     fprintf(stderr, "sysgi: unknown command '%ls' (try sysgi --help)\n",
             argv[1]);

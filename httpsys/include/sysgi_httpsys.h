@@ -20,21 +20,45 @@ extern "C" {
  * "Python is not available" handler of sysgi.exe). */
 typedef int (*sysgi_httpsys_handler)(const sysgi_request *req);
 
+/* One application: requests whose path starts with `mount` at a '/'
+ * boundary go to it; the longest matching mount wins (sysgi_mount_match of
+ * the configuration model), so "/" catches what no other mount takes. */
+typedef struct sysgi_httpsys_app {
+  const char *mount;             /* "" or "/" for the root, else "/app"     */
+  const char *script_filename;   /* passed to the core, and SCRIPT_FILENAME */
+  /* The interpreter, with mod_wsgi's macros expanded per request:
+   * %{GLOBAL} (or "", NULL: the main interpreter), %{SERVER} (the listen
+   * URL's host:port; '+' and '*' become the computer name), %{RESOURCE}
+   * (that and "|SCRIPT_NAME"), %{ENV:NAME} (sysgi.exe's environment). */
+  const char *application_group;
+  const char *callable_object;   /* NULL: "application" */
+  int pass_authorization;        /* pass Authorization as HTTP_AUTHORIZATION */
+  int enable_sendfile;           /* file_wrapper as file-handle chunks     */
+  int script_reloading;          /* reload the script when its file changes */
+} sysgi_httpsys_app;
+
 typedef struct sysgi_httpsys_config {
   /* URL prefixes in UTF-8, e.g. "http://127.0.0.1:8000/" or
-   * "http://+:8080/app/". Use the strong wildcard '+'. */
+   * "http://+:8080/". Use the strong wildcard '+'. One URL group each. */
   const char *const *urls;
   size_t n_urls;
 
-  /* Where the application is mounted (SCRIPT_NAME): "" or "/" for the
-   * root, otherwise "/app" (no trailing slash needed). */
-  const char *mount;
+  /* The applications, copied by sysgi_httpsys_start. A request that no
+   * mount matches gets a 404. Mounts compare case-insensitively (as
+   * http.sys compares URL prefixes, and mod_wsgi's WSGICaseSensitivity Off)
+   * unless case_sensitive_paths is set. */
+  const sysgi_httpsys_app *apps;
+  size_t n_apps;
+  int case_sensitive_paths;
 
-  /* Passed to the core as is (see struct sysgi_request). */
+  /* One application without a table (n_apps == 0): these fields, with
+   * script reloading on. */
+  const char *mount;
   const char *script_filename;
-  const char *application_group; /* NULL: "" (%{GLOBAL}) */
-  const char *callable_object;   /* NULL: "application" */
+  const char *application_group;
+  const char *callable_object;
   int enable_sendfile;
+  int pass_authorization;
 
   unsigned threads;     /* worker threads; 0: 8 */
   unsigned max_queued;  /* requests waiting for a worker before 503; 0: 64 */

@@ -1,6 +1,7 @@
 /*
  * hs.h: internals of the http.sys front end, shared by its files:
  *   server.c   session, URL groups, request queue, receive loop, start/stop
+ *   apps.c     the applications and the choice among them per request
  *   pool.c     completion port, I/O threads, bounded worker pool
  *   request.c  HTTP_REQUEST -> sysgi_request (CGI variables)
  *   body.c     request bodies (HttpReceiveRequestEntityBody)
@@ -87,9 +88,27 @@ typedef struct hs_recv {
   HTTP_REQUEST_ID id; /* HTTP_NULL_ID, or the request to read again */
 } hs_recv;
 
+/* apps.c: one application, copied from the configuration. */
+typedef struct hs_app {
+  char *mount; /* normalized: "" or "/app" */
+  char *script, *group_spec, *callable;
+  int pass_authorization, enable_sendfile, script_reloading;
+} hs_app;
+
+/* apps.c: what %{SERVER} means for one listen URL (its index is the
+ * request's UrlContext). */
+typedef struct hs_listen {
+  char *host, *port; /* port "" for the scheme's own */
+  unsigned port_num;
+} hs_listen;
+
 struct sysgi_httpsys {
   sysgi_httpsys_config cfg;
-  char *mount; /* normalized: "" or "/app" */
+  hs_app *apps;
+  const char **mounts; /* apps[i].mount, for sysgi_mount_match */
+  size_t n_apps;
+  hs_listen *listen;
+  size_t n_listen;
   hs_pool pool;
   HTTP_SERVER_SESSION_ID session;
   HTTP_URL_GROUP_ID *groups;
@@ -147,7 +166,23 @@ typedef struct hs_conn {
   /* Set for fire-and-forget responses (503 under load): called by the
    * I/O thread once the send completed, to end the request. */
   void (*after_send)(struct hs_conn *c);
+
+  /* The application the path matched (request.c, through apps.c). */
+  const hs_app *app;
 } hs_conn;
+
+/* apps.c. hs_apps_init copies the configuration's applications (or its
+ * single-app fields) and listen URLs into srv; hs_apps_free releases them
+ * (also after a failed init). */
+int hs_apps_init(struct sysgi_httpsys *srv);
+void hs_apps_free(struct sysgi_httpsys *srv);
+/* The application of `path` (percent-decoded), or NULL: 404. *mount_len
+ * is the length of the matched mount, where SCRIPT_NAME ends. */
+const hs_app *hs_app_match(const struct sysgi_httpsys *srv, const char *path,
+                           size_t *mount_len);
+/* Expands c->app's application group for c's listen URL into out.
+ * Returns 0, or a negative SYSGI_E_* (logged). */
+int hs_app_group(const hs_conn *c, char *out, size_t len);
 
 /* request.c: fills conn->vars and conn->url_scheme. Returns 0, or an HTTP
  * status (400, 404) to answer without running the app, or SYSGI_E_NOMEM. */

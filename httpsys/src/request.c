@@ -222,6 +222,8 @@ static int add_headers(hs_conn *c) {
     const HTTP_KNOWN_HEADER *h = &hd->KnownHeaders[i];
     if (!h->pRawValue || !known_names[i])
       continue;
+    if (i == HttpHeaderAuthorization && !c->app->pass_authorization)
+      continue; /* WSGIPassAuthorization Off: the server authenticates */
     rc = add_var(c, known_names[i], strlen(known_names[i]), h->pRawValue,
                  h->RawValueLength);
     if (rc)
@@ -286,15 +288,13 @@ static int add_path(hs_conn *c) {
            (int)len, raw);
     return 400;
   }
-  /* http.sys matches URL prefixes case-insensitively; so do we. */
-  const char *mount = c->srv->mount;
-  size_t mlen = strlen(mount);
-  if ((size_t)dlen < mlen || _strnicmp(path, mount, mlen) != 0 ||
-      (path[mlen] != '\0' && path[mlen] != '/')) {
+  size_t mlen;
+  c->app = hs_app_match(c->srv, path, &mlen);
+  if (!c->app) {
     free(path);
     return 404;
   }
-  rc = add(c, "SCRIPT_NAME", mount);
+  rc = add(c, "SCRIPT_NAME", c->app->mount);
   if (!rc)
     rc = add_var(c, "PATH_INFO", 9, path + mlen, (size_t)dlen - mlen);
   free(path);
@@ -341,8 +341,7 @@ int hs_request_map(hs_conn *c) {
       (rc = add(c, "GATEWAY_INTERFACE", "CGI/1.1")) ||
       (rc = add(c, "SERVER_SOFTWARE", SYSGI_HTTPSYS_SOFTWARE)))
     return rc;
-  if (c->srv->cfg.script_filename &&
-      (rc = add(c, "SCRIPT_FILENAME", c->srv->cfg.script_filename)))
+  if (*c->app->script && (rc = add(c, "SCRIPT_FILENAME", c->app->script)))
     return rc;
   return add_headers(c);
 }

@@ -69,17 +69,19 @@ static void conn_run(hs_work *w) {
     r.n_vars = c->n_vars;
     r.url_scheme = c->url_scheme;
     r.queue_start_us = c->queue_start_us;
-    r.script_filename = srv->cfg.script_filename ? srv->cfg.script_filename : "";
-    r.script_mtime_us = script_mtime_us(r.script_filename);
-    r.application_group =
-        srv->cfg.application_group ? srv->cfg.application_group : "";
-    r.callable_object =
-        srv->cfg.callable_object ? srv->cfg.callable_object : "application";
+    const hs_app *app = c->app;
+    char group[512];
+    r.script_filename = app->script;
+    r.script_mtime_us = app->script_reloading ? script_mtime_us(app->script) : 0;
+    r.application_group = group;
+    r.callable_object = app->callable;
     r.process_group = "";
-    r.enable_sendfile = srv->cfg.enable_sendfile;
+    r.enable_sendfile = app->enable_sendfile;
     r.conn = c;
     r.fe = &hs_frontend;
-    int rc = srv->cfg.handle(&r);
+    int rc = hs_app_group(c, group, sizeof group);
+    if (rc == 0)
+      rc = srv->cfg.handle(&r);
     hs_response_finish(c, rc);
   }
   hs_conn_end(c);
@@ -237,7 +239,7 @@ static void destroy(sysgi_httpsys *srv) {
       free(srv->recvs[i].buf);
   free(srv->recvs);
   free(srv->groups);
-  free(srv->mount);
+  hs_apps_free(srv);
   free(srv);
 }
 
@@ -301,25 +303,13 @@ int sysgi_httpsys_start(const sysgi_httpsys_config *cfg, sysgi_httpsys **out) {
   if (!srv->cfg.handle)
     srv->cfg.handle = sysgi_handle;
 
-  /* Mount point: "" for the root, else "/app" without a trailing slash. */
-  const char *m = cfg->mount ? cfg->mount : "";
-  size_t ml = strlen(m);
-  while (ml > 0 && m[ml - 1] == '/')
-    ml--;
-  srv->mount = malloc(ml + 1);
-  if (!srv->mount) {
+  int rc = hs_apps_init(srv);
+  if (rc != SYSGI_OK) {
     destroy(srv);
-    return SYSGI_E_NOMEM;
-  }
-  memcpy(srv->mount, m, ml);
-  srv->mount[ml] = '\0';
-  if (ml > 0 && m[0] != '/') {
-    hs_log(srv, SYSGI_LOG_ERR, "mount point %s must start with '/'", m);
-    destroy(srv);
-    return SYSGI_E_CONFIG;
+    return rc;
   }
 
-  int rc = setup(srv);
+  rc = setup(srv);
   if (rc == SYSGI_OK)
     rc = hs_pool_start(&srv->pool, 2, srv->cfg.threads, srv->cfg.max_queued);
   if (rc != SYSGI_OK) {

@@ -132,8 +132,24 @@ int sysgi_handle(const sysgi_request *r) {
     put_json_str(&out, r->url_scheme, strlen(r->url_scheme));
     snprintf(tmp, sizeof tmp,
              ", \"queue_start_us\": %lld, \"body_len\": %zu, "
-             "\"body_fnv\": \"%016llx\"}",
+             "\"body_fnv\": \"%016llx\"",
              (long long)r->queue_start_us, total, (unsigned long long)h);
+    puts_(&out, tmp);
+    /* The application the front end chose (several apps per server). */
+    const char *app_fields[3][2] = {
+        {"script_filename", r->script_filename},
+        {"application_group", r->application_group},
+        {"callable_object", r->callable_object}};
+    for (int i = 0; i < 3; i++) {
+      const char *v = app_fields[i][1] ? app_fields[i][1] : "";
+      puts_(&out, ", \"");
+      puts_(&out, app_fields[i][0]);
+      puts_(&out, "\": ");
+      put_json_str(&out, v, strlen(v));
+    }
+    snprintf(tmp, sizeof tmp, ", \"enable_sendfile\": %d, "
+             "\"script_mtime_set\": %d}", r->enable_sendfile,
+             r->script_mtime_us != 0);
     puts_(&out, tmp);
   }
   free(body.p);

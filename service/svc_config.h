@@ -1,0 +1,21 @@
+/*
+ * svc_config.h: the configuration sysgi.exe runs with (service and
+ * `sysgi check`): the INI file, then the registry key HKLM\SOFTWARE\sysgi
+ * over it, through the core's model (sysgi_config.h).
+ */
+#ifndef SYSGI_SVC_CONFIG_H
+#define SYSGI_SVC_CONFIG_H
+
+#include <wchar.h>
+
+#include "sysgi_config.h"
+
+/* Loads the configuration the service runs with: the INI file at ini_path
+ * (NULL: the registry's ConfigFile value, else sysgi.ini next to sysgi.exe),
+ * then the registry values of HKLM\SOFTWARE\sysgi over it, then finish().
+ * Always stores a config in *out (free it with sysgi_config_free) so the
+ * caller can print its errors; returns 0 or SYSGI_E_CONFIG (SYSGI_E_NOMEM
+ * when not even the model could be allocated; *out is then NULL). */
+int svc_config_load(const wchar_t *ini_path, sysgi_config **out);
+
+#endif /* SYSGI_SVC_CONFIG_H */

@@ -1,0 +1,199 @@
+/*
+ * svc_run.c: the server of one configuration, shared by `sysgi serve` and
+ * the Windows service: Python from the model's python-home, the scripts
+ * imported ahead of the first request, http.sys with every application.
+ *
+ * If Python cannot be loaded (no or wrong python-home, a 32-bit DLL, ...)
+ * the cause is logged once and the server still starts and answers every
+ * request with 503: a misconfigured service stays visible and diagnosable
+ * rather than crash-looping.
+ */
+#include <winsock2.h>
+#include <windows.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "log.h"
+#include "python_loader.h"
+#include "svc_run.h"
+#include "sysgi.h"
+#include "sysgi_httpsys.h"
+
+/* The handler while Python is unavailable: the front end answers 503. */
+static int handle_without_python(const sysgi_request *req) {
+  req->fe->log(req->conn, SYSGI_LOG_INFO,
+               "503: Python is not loaded (see the error at startup)");
+  return SYSGI_E_NOPYTHON;
+}
+
+static void progress_at(svc_progress_fn progress, void *ctx,
+                        const char *stage) {
+  svc_logf(SYSGI_LOG_DEBUG, "startup: %s", stage);
+  if (progress)
+    progress(ctx, stage);
+}
+
+static int stop_requested(HANDLE stop_event) {
+  return stop_event && WaitForSingleObject(stop_event, 0) == WAIT_OBJECT_0;
+}
+
+static wchar_t *to_wide(const char *s) {
+  int n = MultiByteToWideChar(CP_UTF8, 0, s, -1, NULL, 0);
+  wchar_t *w = n > 0 ? malloc((size_t)n * sizeof *w) : NULL;
+  if (w)
+    MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n);
+  return w;
+}
+
+static char *to_utf8(const wchar_t *w) {
+  int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
+  char *s = n > 0 ? malloc((size_t)n) : NULL;
+  if (s)
+    WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
+  return s;
+}
+
+/* Loads the DLL of the python-home (the model's, else PYTHONHOME) and
+ * starts the runtime. Returns 1 when Python runs; 0 after logging ONE line
+ * naming the cause. */
+static int start_python(const sysgi_server_settings *s) {
+  char err[1024];
+  wchar_t dll[MAX_PATH];
+  wchar_t *home = s->python_home ? to_wide(s->python_home) : NULL;
+  const wchar_t *use = home;
+  if (!use || !*use)
+    use = _wgetenv(L"PYTHONHOME");
+  int ok = 0;
+  if (sysgi_python_load(use, err, sizeof err, dll, MAX_PATH) == 0) {
+    char *home8 = to_utf8(use);
+    sysgi_runtime_config rc;
+    memset(&rc, 0, sizeof rc);
+    rc.python_home = home8;
+    rc.python_path = s->python_path;
+    rc.n_python_path = s->n_python_path;
+    rc.dont_write_bytecode = s->dont_write_bytecode;
+    rc.multithread = 1;
+    rc.multiprocess = 0;
+    rc.server_software = SYSGI_HTTPSYS_SOFTWARE;
+    rc.log = svc_log;
+    if (home8 && sysgi_runtime_init(&rc) == 0) {
+      ok = 1;
+      svc_logf(SYSGI_LOG_INFO, "Python loaded from %ls", dll);
+    } else {
+      snprintf(err, sizeof err, "cannot start Python from python-home %ls "
+               "(%ls): see the error above", use, dll);
+    }
+    free(home8);
+  }
+  if (!ok)
+    svc_logf(SYSGI_LOG_ERR, "%s; answering 503 to every request", err);
+  free(home);
+  return ok;
+}
+
+/* Imports every application whose group does not depend on the request
+ * (%{SERVER}, %{RESOURCE}), so that a slow import happens while the
+ * service reports START_PENDING rather than in the first request. A
+ * failure is logged by the core; the script is tried again per request. */
+static void import_scripts(const sysgi_config *cfg, HANDLE stop_event) {
+  for (size_t i = 0; i < sysgi_config_n_apps(cfg) && !stop_requested(stop_event);
+       i++) {
+    const sysgi_app_settings *a = sysgi_config_app(cfg, i);
+    const char *spec = a->application_group ? a->application_group : "";
+    char group[512];
+    if (strstr(spec, "%{SERVER}") || strstr(spec, "%{RESOURCE}"))
+      continue;
+    if (sysgi_expand_group(spec, "", "", a->mount, NULL, NULL, group,
+                           sizeof group) != 0)
+      continue; /* the front end reports it per request */
+    int rc = sysgi_import_script(a->script, group);
+    svc_logf(rc ? SYSGI_LOG_WARN : SYSGI_LOG_DEBUG,
+             "importing %s for mount '%s'%s%s", a->script,
+             *a->mount ? a->mount : "/", rc ? ": " : ": done",
+             rc ? sysgi_strerror(rc) : "");
+  }
+}
+
+/* The http.sys front end's view of the model's applications. Strings stay
+ * owned by the model (valid until sysgi_config_free). */
+static sysgi_httpsys_app *httpsys_apps(const sysgi_config *cfg) {
+  size_t n = sysgi_config_n_apps(cfg);
+  sysgi_httpsys_app *apps = calloc(n ? n : 1, sizeof *apps);
+  for (size_t i = 0; apps && i < n; i++) {
+    const sysgi_app_settings *a = sysgi_config_app(cfg, i);
+    apps[i].mount = a->mount;
+    apps[i].script_filename = a->script;
+    apps[i].application_group = a->application_group;
+    apps[i].callable_object = a->callable_object;
+    apps[i].pass_authorization = a->pass_authorization;
+    apps[i].enable_sendfile = a->enable_sendfile;
+    apps[i].script_reloading = a->script_reloading;
+  }
+  return apps;
+}
+
+int svc_run(const sysgi_config *cfg, HANDLE stop_event,
+            svc_progress_fn progress, void *ctx) {
+  const sysgi_server_settings *s = sysgi_config_server(cfg);
+  int rc;
+
+  progress_at(progress, ctx, "loading Python");
+  int python_ok = start_python(s);
+  if (python_ok && !stop_requested(stop_event)) {
+    progress_at(progress, ctx, "importing scripts");
+    import_scripts(cfg, stop_event);
+  }
+  if (stop_requested(stop_event)) {
+    svc_logf(SYSGI_LOG_INFO, "stop requested during startup: not listening");
+    if (python_ok)
+      sysgi_runtime_shutdown();
+    return 0;
+  }
+
+  sysgi_httpsys_app *apps = httpsys_apps(cfg);
+  if (!apps) {
+    svc_logf(SYSGI_LOG_ERR, "out of memory");
+    if (python_ok)
+      sysgi_runtime_shutdown();
+    return SYSGI_E_NOMEM;
+  }
+  sysgi_httpsys_config hc;
+  memset(&hc, 0, sizeof hc);
+  hc.urls = s->listen;
+  hc.n_urls = s->n_listen;
+  hc.apps = apps;
+  hc.n_apps = sysgi_config_n_apps(cfg);
+  hc.case_sensitive_paths = !s->case_insensitive_paths;
+  hc.threads = s->threads;
+  hc.max_queued = s->max_queued;
+  hc.shutdown_timeout_ms = s->shutdown_timeout_ms ? s->shutdown_timeout_ms : 1;
+  hc.handle = python_ok ? sysgi_handle : handle_without_python;
+  hc.log = svc_log;
+
+  sysgi_httpsys *srv = NULL;
+  rc = sysgi_httpsys_start(&hc, &srv);
+  free(apps); /* copied by start */
+  if (rc != 0) {
+    svc_logf(SYSGI_LOG_ERR, "cannot listen on %s%s (%s; see above)",
+             s->n_listen ? s->listen[0] : "(no listen URL)",
+             s->n_listen > 1 ? " and the other listen URLs" : "",
+             sysgi_strerror(rc));
+    if (python_ok)
+      sysgi_runtime_shutdown();
+    return rc;
+  }
+  for (size_t i = 0; i < s->n_listen; i++)
+    svc_logf(SYSGI_LOG_INFO, "listening on %s", s->listen[i]);
+  progress_at(progress, ctx, "listening");
+
+  WaitForSingleObject(stop_event, INFINITE);
+  svc_logf(SYSGI_LOG_INFO, "stopping (in-flight requests get up to %u ms)",
+           hc.shutdown_timeout_ms);
+  sysgi_httpsys_stop(srv);
+  if (python_ok)
+    sysgi_runtime_shutdown();
+  return 0;
+}
