@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "serve.h"
+#include "svc_commands.h"
 #include "sysgi.h"
 
 static void usage(FILE *f) {
@@ -29,8 +30,9 @@ static void usage(FILE *f) {
           "      Print the configuration the service runs with (the INI\n"
           "      file, then HKLM\\SOFTWARE\\sysgi), every value with its\n"
           "      source; exit 1 listing every error when it is invalid.\n"
+          "%s"
           "  sysgi --help | --version\n",
-          sysgi_version(), SYSGI_SERVE_USAGE, SYSGI_CHECK_USAGE);
+          sysgi_version(), SYSGI_SERVE_USAGE, SYSGI_CHECK_USAGE, SVC_USAGE);
 }
 
 int main(void) {
@@ -55,6 +57,19 @@ int main(void) {
     rc = sysgi_serve(argc - 2, argv + 2);
   } else if (!wcscmp(argv[1], L"check")) {
     rc = sysgi_check(argc - 2, argv + 2);
+  } else if (!wcscmp(argv[1], L"install")) {
+    rc = svc_cmd_install(argc - 2, argv + 2);
+  } else if (!wcscmp(argv[1], L"uninstall")) {
+    rc = svc_cmd_uninstall(argc - 2, argv + 2);
+  } else if (!wcscmp(argv[1], L"start")) {
+    rc = svc_cmd_start(argc - 2, argv + 2);
+  } else if (!wcscmp(argv[1], L"stop")) {
+    rc = svc_cmd_stop(argc - 2, argv + 2);
+  } else if (!wcscmp(argv[1], L"status")) {
+    rc = svc_cmd_status(argc - 2, argv + 2);
+  } else if (!wcscmp(argv[1], L"service")) {
+    /* Not in the usage: the entry the SCM runs (the binary path). */
+    rc = svc_cmd_service(argc - 2, argv + 2);
   } else {
     fprintf(stderr, "sysgi: unknown command '%ls' (try sysgi --help)\n",
             argv[1]);

@@ -1,0 +1,411 @@
+"""sysgi.exe as a Windows service, under Wine, with the real Windows CPython.
+
+One private Wine prefix for the whole module (<build>/wineprefix-service,
+made fresh), kept alive by `wineserver -p`: a service lives only while the
+wineserver does. services.exe is started first with its stderr on a file
+(services.log) and WINEDEBUG=+eventlog: Wine's ReportEventW only traces
+its strings (and, on the advapi FIXME channel, the event ID), so that file
+is where the service's Event Log reports can be read back. It also keeps
+services.exe from holding a test's pipe open.
+
+What Wine really does and what it only accepts (see the README):
+- real: CreateService, start/stop through sysgi, `sc` and `net`,
+  START_PENDING checkpoints, a stop during initialisation, exit codes,
+  the account name, the binary path, the Event Log calls (traced).
+- accepted but not stored by Wine's SCM: failure actions (FIXME), the
+  failure actions flag, the service SID type and the delayed start (both
+  ERROR_INVALID_LEVEL, install warns); Wine does not restart a crashed
+  service, so the crash test restarts it by hand and checks that the new
+  run reports the crash.
+"""
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+import requests
+
+from conftest import BUILD, free_port, wine_env
+
+SYSGI = os.environ.get("SYSGI_EXE", "")
+HERE = os.path.dirname(os.path.abspath(__file__))
+WINPY = os.environ.get("SYSGI_WINPY") or os.path.join(
+    HERE, "..", "..", ".deps", "winpy", "cpython-3.11-win-amd64")
+TIMEOUT = 180
+
+MESSAGE_IDS = {  # service/sysgi_msg.mc (severity bits included)
+    "started": 0x40000001, "stopped": 0x40000002,
+    "config_error": 0xC0000003, "crash_restart": 0x80000004,
+    "start_failed": 0xC0000005, "stop_during_init": 0x80000006,
+    "error": 0xC0000007, "warning": 0x80000008,
+}
+
+
+def winpath(p):
+    return "Z:" + os.path.abspath(str(p)).replace("/", "\\")
+
+
+class Prefix:
+    def __init__(self, env, services_log):
+        self.env = env
+        self.services_log = services_log
+
+    def run(self, *argv, timeout=TIMEOUT, extra_env=None):
+        env = dict(self.env)
+        env.update(extra_env or {})
+        p = subprocess.run(["wine"] + [str(a) for a in argv], env=env,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout)
+        p.out = p.stdout.decode("utf-8", "replace").replace("\r", "")
+        p.err = p.stderr.decode("utf-8", "replace").replace("\r", "")
+        return p
+
+    def sysgi(self, *argv, exe=None, **kw):
+        return self.run(exe or SYSGI, *argv, **kw)
+
+    def status(self):
+        p = self.sysgi("status")
+        if p.returncode != 0:
+            return {"installed": False, "text": p.err}
+        d = {"installed": True, "text": p.out}
+        for line in p.out.splitlines():
+            k, _, v = line.partition(": ")
+            d[k.strip()] = v.strip()
+        return d
+
+    def sc_state(self):
+        p = self.run("sc", "query", "sysgi")
+        m = re.search(r"STATE\s*:\s*\d+\s+(\w+)", p.out)
+        return m.group(1) if m else None
+
+    def wait_state(self, want, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        seen = []
+        while time.monotonic() < deadline:
+            st = self.status()
+            seen.append(st.get("state"))
+            if st.get("state") == want:
+                return st
+            time.sleep(0.5)
+        raise AssertionError("the service never reached %s (seen %s)"
+                             % (want, seen[-5:]))
+
+    def reg_query(self, key, value=None):
+        argv = ["reg", "query", key] + (["/v", value] if value else [])
+        return self.run(*argv)
+
+    def events(self):
+        """(kind, text) of every ReportEventW, kind err/warn/trace, and the
+        event IDs in order, from services.log."""
+        with open(self.services_log, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        strings = re.findall(r":(err|warn|trace):eventlog:ReportEventW "
+                             r"L\"(.*)\"", text)
+        ids = [int(x, 16) for x in re.findall(
+            r"ReportEventW \(\w+,0x\w+,0x\w+,0x(\w+),", text)]
+        return strings, ids
+
+
+@pytest.fixture(scope="module")
+def prefix():
+    if not BUILD or not SYSGI:
+        pytest.fail("SYSGI_WIN_BUILD / SYSGI_EXE are not set: run through "
+                    "ctest")
+    if not os.path.isfile(os.path.join(WINPY, "python.exe")):
+        pytest.fail("no Windows CPython at %s (unpack the winpy fixture, "
+                    "see HELPERS.md, or set SYSGI_WINPY)" % WINPY)
+    env = wine_env()
+    root = os.path.join(BUILD, "wineprefix-service")
+    env["WINEPREFIX"] = root
+    if os.path.exists(root):
+        subprocess.run(["wineserver", "-k"], env=env, timeout=60)
+        shutil.rmtree(root)
+    subprocess.run(["wineboot", "-i"], env=env, check=True, timeout=300,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["wineserver", "-w"], env=env, timeout=120)
+    subprocess.run(["wineserver", "-p"], env=env, check=True, timeout=60)
+    log = os.path.join(BUILD, "wineprefix-service-services.log")
+    boot_env = dict(env)
+    boot_env["WINEDEBUG"] = "-all,+eventlog,fixme+advapi"
+    with open(log, "wb") as f:
+        subprocess.run(["wine", "cmd", "/c", "echo", "services started"],
+                       env=boot_env, stdin=subprocess.DEVNULL, stdout=f,
+                       stderr=f, timeout=300, check=True)
+    pfx = Prefix(env, log)
+    yield pfx
+    if pfx.status()["installed"]:
+        pfx.sysgi("uninstall")
+    subprocess.run(["wineserver", "-k"], env=env, timeout=60)
+
+
+def write_apps(d):
+    (d / "app_a.py").write_text(
+        "import os\n"
+        "print('hello from app a at import', flush=True)\n"
+        "def application(environ, start_response):\n"
+        "    if environ['PATH_INFO'] == '/crash':\n"
+        "        os._exit(3)\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [('app a|%s|%s|%d' % (environ['SCRIPT_NAME'],\n"
+        "             environ['PATH_INFO'], os.getpid())).encode()]\n")
+    (d / "app_b.py").write_text(
+        "def application(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [('app b|%s|%s' % (environ['SCRIPT_NAME'],\n"
+        "             environ['PATH_INFO'])).encode()]\n")
+    (d / "slow.py").write_text(
+        "import time\n"
+        "time.sleep(300)  # the import a stop has to interrupt\n"
+        "def application(environ, start_response):\n"
+        "    start_response('200 OK', [])\n"
+        "    return [b'slow']\n")
+
+
+def write_ini(d, port, apps, extra=""):
+    log = d / "logs" / "sysgi.log"
+    lines = ["; written by test_service.py", "[server]",
+             "listen = http://127.0.0.1:%d/" % port,
+             "python-home = %s" % winpath(WINPY),
+             "log-file = %s" % winpath(log),
+             "shutdown-timeout = 3", extra, ""]
+    for mount, script in apps:
+        lines += ["[app:%s]" % mount, "script = %s" % winpath(d / script), ""]
+    ini = d / "sysgi.ini"
+    ini.write_text("\n".join(lines))
+    return ini, log
+
+
+def read_logs(log):
+    """The service log and its rotated files, oldest first."""
+    parts = []
+    for i in range(10, 0, -1):
+        p = "%s.%d" % (log, i)
+        if os.path.exists(p):
+            parts.append(open(p, "rb").read())
+    if os.path.exists(str(log)):
+        parts.append(open(str(log), "rb").read())
+    return b"".join(parts).decode("utf-8", "replace")
+
+
+@pytest.fixture
+def cleanup(prefix):
+    yield
+    if prefix.status()["installed"]:
+        prefix.sysgi("stop")
+        prefix.sysgi("uninstall")
+
+
+def test_invalid_config_is_refused(prefix, tmp_path, cleanup):
+    write_apps(tmp_path)
+    ini, _ = write_ini(tmp_path, free_port(), [("/a", "app_a.py")],
+                       extra="no-such-key = 1")
+    p = prefix.sysgi("install", "--config", winpath(ini))
+    assert p.returncode == 1, p.out + p.err
+    assert "no-such-key" in p.err, p.err
+    assert "sysgi.ini:" in p.err, p.err  # the file and line
+    assert "nothing was installed" in p.err, p.err
+    assert not prefix.status()["installed"]
+    # A missing script is refused the same way.
+    ini, _ = write_ini(tmp_path, free_port(), [("/a", "missing.py")])
+    p = prefix.sysgi("install", "--config", winpath(ini))
+    assert p.returncode == 1 and "missing.py" in p.err, p.out + p.err
+    assert not prefix.status()["installed"]
+
+
+def test_install_start_requests_stop_uninstall(prefix, tmp_path, cleanup):
+    write_apps(tmp_path)
+    port = free_port()
+    ini, log = write_ini(tmp_path, port, [("/a", "app_a.py"),
+                                          ("/b", "app_b.py")],
+                         extra="log-max-size = 2K\nlog-keep = 2")
+    p = prefix.sysgi("install", "--config", winpath(ini))
+    assert p.returncode == 0, p.out + p.err
+    assert "reserved http://127.0.0.1:%d/ for NT SERVICE\\sysgi" % port \
+        in p.out, p.out
+
+    st = prefix.status()
+    assert st["state"] == "STOPPED", st["text"]
+    assert st["account"] == "NT SERVICE\\sysgi", st["text"]
+    exe = winpath(SYSGI)
+    assert st["binary"] == '"%s" service --config "%s"' % (exe, winpath(ini)), \
+        st["text"]
+    assert st["config file"].startswith(winpath(ini)), st["text"]
+    assert st["start type"].startswith("automatic"), st["text"]
+    r = prefix.reg_query(r"HKLM\SYSTEM\CurrentControlSet\Services\EventLog"
+                         r"\Application\sysgi", "EventMessageFile")
+    assert r.returncode == 0 and exe.lower() in r.out.lower(), r.out + r.err
+    r = prefix.reg_query(r"HKLM\SOFTWARE\sysgi", "ConfigFile")
+    assert r.returncode == 0 and winpath(ini).lower() in r.out.lower(), r.out
+
+    # sysgi start / stop
+    p = prefix.sysgi("start")
+    assert p.returncode == 0, p.out + p.err
+    st = prefix.status()
+    assert st["state"] == "RUNNING" and int(st["pid"]) > 0, st["text"]
+    assert prefix.sc_state() == "RUNNING"
+    base = "http://127.0.0.1:%d" % port
+    r = requests.get(base + "/a/x?q=1", timeout=60)
+    assert r.status_code == 200 and r.text.startswith("app a|/a|/x|"), r.text
+    r = requests.get(base + "/b/y", timeout=60)
+    assert r.status_code == 200 and r.text == "app b|/b|/y", r.text
+    r = requests.get(base + "/elsewhere", timeout=60)
+    assert r.status_code == 404
+    p = prefix.sysgi("stop")
+    assert p.returncode == 0, p.out + p.err
+    assert prefix.status()["state"] == "STOPPED"
+    assert prefix.sc_state() == "STOPPED"
+    with pytest.raises(requests.ConnectionError):
+        requests.get(base + "/a/", timeout=30)
+
+    # net start / net stop act on the same service
+    p = prefix.run("net", "start", "sysgi")
+    assert p.returncode == 0, p.out + p.err
+    assert prefix.status()["state"] == "RUNNING"
+    assert requests.get(base + "/b/", timeout=60).text == "app b|/b|/"
+    p = prefix.run("net", "stop", "sysgi")
+    assert p.returncode == 0, p.out + p.err
+    assert prefix.status()["state"] == "STOPPED"
+
+    # sc start / sc stop too (sc does not wait: poll)
+    p = prefix.run("sc", "start", "sysgi")
+    assert p.returncode == 0, p.out + p.err
+    prefix.wait_state("RUNNING")
+    assert requests.get(base + "/a/", timeout=60).status_code == 200
+    p = prefix.run("sc", "stop", "sysgi")
+    assert p.returncode == 0, p.out + p.err
+    prefix.wait_state("STOPPED")
+
+    text = read_logs(log)
+    assert text.count("The sysgi") == 0  # the file has lines, not messages
+    assert text.count("listening on http://127.0.0.1:%d/ (pid" % port) == 3, \
+        text
+    assert text.count("clean stop") == 3, text
+    # The app's print() at import reached the log through the stdio pipe.
+    assert "[stdout/stderr] hello from app a at import" in text, text
+    # Rotation at 2K keeping 2: sysgi.log.1 and .2 exist, .3 never.
+    assert os.path.exists("%s.1" % log) and os.path.exists("%s.2" % log)
+    assert not os.path.exists("%s.3" % log)
+    for f in (str(log), "%s.1" % log, "%s.2" % log):
+        assert os.path.getsize(f) <= 2048 + 600, f  # limit + one line
+
+    strings, ids = prefix.events()
+    texts = [t for _, t in strings]
+    assert sum("listening on http://127.0.0.1:%d/" % port in t
+               for t in texts) >= 3, texts
+    assert ids.count(MESSAGE_IDS["started"]) >= 3, [hex(i) for i in ids]
+    assert ids.count(MESSAGE_IDS["stopped"]) >= 3, [hex(i) for i in ids]
+
+    p = prefix.sysgi("uninstall")
+    assert p.returncode == 0, p.out + p.err
+    st = prefix.status()
+    assert not st["installed"] and "not installed" in st["text"], st
+    r = prefix.reg_query(r"HKLM\SYSTEM\CurrentControlSet\Services\EventLog"
+                         r"\Application\sysgi")
+    assert r.returncode != 0, r.out
+    r = prefix.reg_query(r"HKLM\SOFTWARE\sysgi", "ConfigFile")
+    assert r.returncode != 0, r.out
+    assert prefix.sysgi("uninstall").returncode == 1
+
+
+def test_message_table_is_in_sysgi_exe(prefix, tmp_path):
+    """What Event Viewer does with EventMessageFile: FormatMessage from
+    sysgi.exe loaded as a data file, for every ID of sysgi_msg.mc."""
+    script = tmp_path / "fmt.py"
+    script.write_text(
+        "import ctypes, sys\n"
+        "k = ctypes.WinDLL('kernel32', use_last_error=True)\n"
+        "k.LoadLibraryExW.restype = ctypes.c_void_p\n"
+        "h = k.LoadLibraryExW(sys.argv[1], None, 2)  # AS_DATAFILE\n"
+        "assert h, ctypes.get_last_error()\n"
+        "for i in sys.argv[2:]:\n"
+        "    buf = ctypes.create_unicode_buffer(1024)\n"
+        "    args = (ctypes.c_void_p * 1)(ctypes.cast(\n"
+        "        ctypes.c_wchar_p('DETAIL'), ctypes.c_void_p))\n"
+        "    n = k.FormatMessageW(0x800 | 0x2000, ctypes.c_void_p(h),\n"
+        "                         int(i), 0, buf, 1024, args)\n"
+        "    print(i, repr(buf.value[:n].strip()) if n else\n"
+        "          'ERROR %d' % ctypes.get_last_error())\n")
+    p = prefix.run(os.path.join(WINPY, "python.exe"), winpath(script),
+                   winpath(SYSGI), *[str(v) for v in MESSAGE_IDS.values()])
+    assert p.returncode == 0, p.out + p.err
+    got = dict(l.split(" ", 1) for l in p.out.splitlines() if l)
+    want = {"started": "The sysgi service started: DETAIL",
+            "stopped": "The sysgi service stopped: DETAIL",
+            "config_error": "The sysgi configuration is invalid: DETAIL",
+            "crash_restart": "The sysgi service restarted after a crash: "
+                             "DETAIL",
+            "start_failed": "The sysgi service could not start: DETAIL",
+            "error": "DETAIL"}
+    for name, text in want.items():
+        assert got[str(MESSAGE_IDS[name])] == repr(text), (name, got)
+
+
+def test_stop_during_initialisation(prefix, tmp_path, cleanup):
+    write_apps(tmp_path)
+    port = free_port()
+    ini, log = write_ini(tmp_path, port, [("/", "slow.py")])
+    assert prefix.sysgi("install", "--config", winpath(ini)).returncode == 0
+    p = prefix.run("sc", "start", "sysgi")
+    assert p.returncode == 0, p.out + p.err
+    # START_PENDING with advancing checkpoints while the import sleeps.
+    st = prefix.wait_state("START_PENDING")
+    first = int(st["checkpoint"])
+    deadline = time.monotonic() + 60
+    while int(prefix.status().get("checkpoint", first)) <= first:
+        assert time.monotonic() < deadline, "the checkpoint never advanced"
+        time.sleep(0.5)
+    assert "starting: importing scripts" in read_logs(log)
+    # The stop is accepted and the service ends cleanly, long before the
+    # 300 s sleep would end (the command's own timeout bounds the wait).
+    p = prefix.sysgi("stop", timeout=120)
+    assert p.returncode == 0, p.out + p.err
+    st = prefix.status()
+    assert st["state"] == "STOPPED", st["text"]
+    assert "(error 0)" in st.get("last exit", ""), st["text"]
+    with pytest.raises(requests.ConnectionError):
+        requests.get("http://127.0.0.1:%d/" % port, timeout=30)
+    text = read_logs(log)
+    assert "stop requested (stop)" in text, text
+    assert "start-up abandoned, no request was served" in text, text
+    _, ids = prefix.events()
+    assert MESSAGE_IDS["stop_during_init"] in ids
+    assert not os.path.exists(str(log.parent / "sysgi.running"))
+
+
+def test_crash_is_reported_at_the_restart(prefix, tmp_path, cleanup):
+    write_apps(tmp_path)
+    port = free_port()
+    ini, log = write_ini(tmp_path, port, [("/a", "app_a.py")])
+    p = prefix.sysgi("install", "--config", winpath(ini))
+    assert p.returncode == 0, p.out + p.err
+    # Wine's SCM accepts the failure actions but does not store them.
+    st = prefix.status()
+    assert "failure actions" in st, st["text"]
+    assert prefix.sysgi("start").returncode == 0
+    base = "http://127.0.0.1:%d" % port
+    pid = int(requests.get(base + "/a/", timeout=60).text.split("|")[3])
+    assert (log.parent / "sysgi.running").exists()
+    with pytest.raises(requests.RequestException):
+        requests.get(base + "/a/crash", timeout=60)
+    # Windows' SCM would restart it after 5 s (failure actions); Wine's
+    # does not (it goes on reporting RUNNING for the dead process, but
+    # StartService works again), so start it the way an administrator
+    # would.
+    p = prefix.sysgi("start")
+    assert p.returncode == 0 and "is running (pid" in p.out, p.out + p.err
+    r = requests.get(base + "/a/", timeout=60)
+    assert r.status_code == 200 and int(r.text.split("|")[3]) != pid
+    text = read_logs(log)
+    assert "restarted after a crash: the previous run (pid %d" % pid in text, \
+        text
+    strings, ids = prefix.events()
+    assert MESSAGE_IDS["crash_restart"] in ids, [hex(i) for i in ids]
+    assert any("restarted after a crash" in t for _, t in strings)
+    assert prefix.sysgi("stop").returncode == 0
+    assert not (log.parent / "sysgi.running").exists()
+    # A clean stop leaves no crash for the next start to report.
+    assert prefix.sysgi("start").returncode == 0
+    assert prefix.sysgi("stop").returncode == 0
+    assert read_logs(log).count("restarted after a crash") == 1
