@@ -6,6 +6,7 @@ the wineserver of that prefix is killed when the test session ends.
 CTest passes the paths through the environment (see CMakeLists.txt).
 """
 import os
+import shutil
 import socket
 import subprocess
 import threading
@@ -104,3 +105,99 @@ class WineProcess:
             self.proc.kill()
         self.proc.wait(timeout=60)
         self.err.close()
+
+
+# ---- the two http.sys stand-ins ---------------------------------------------
+#
+# "wine": Wine's own httpapi.dll/http.sys (see WINE.md for what it lacks).
+# "ours": tests/wine/httpapi/, a test-only httpapi.dll over plain Winsock that
+# implements what Wine lacks and records every misuse of the HTTP Server API
+# as a violation line in its log (SYSGI_HTTPAPI_LOG). CMake passes its path
+# as SYSGI_TEST_HTTPAPI. Wine loads a DLL from the program's directory before
+# its built-in one only with "httpapi=n", so the program is copied next to it.
+
+STAND_INS = ("wine", "ours")
+OURS_OVERRIDES = "mscoree,mshtml=;winedbg.exe=d;httpapi=n"
+
+
+def stand_in_env(kind, exe_path, tmp_dir, poison=None, seed=None):
+    """Prepares `exe_path` to run on the http.sys stand-in `kind`.
+
+    Returns (argv0, extra_env): the program to run under Wine and the
+    variables to add to wine_env(). For "ours" the program (and any DLL
+    beside it) is copied into a fresh directory under `tmp_dir` together
+    with our httpapi.dll; extra_env then holds WINEDLLOVERRIDES,
+    SYSGI_HTTPAPI_LOG (a file in that directory, see check_httpapi_log)
+    and SYSGI_HTTPAPI_URLACL. `poison="all"` also poisons memory body chunks
+    once their send completes (only for programs that free them then: a
+    Python app may keep a bytes constant); the default poisons the
+    response head. `seed` fixes the random completion delays.
+    """
+    if kind == "wine":
+        return exe_path, {}
+    if kind != "ours":
+        pytest.fail("unknown http.sys stand-in %r (want one of %s)"
+                    % (kind, STAND_INS))
+    dll = os.environ.get("SYSGI_TEST_HTTPAPI", "")
+    if not dll or not os.path.isfile(dll):
+        pytest.fail("SYSGI_TEST_HTTPAPI does not name our httpapi.dll (%r): "
+                    "run these tests through ctest" % dll)
+    exe_dir = os.path.dirname(os.path.abspath(exe_path))
+    stem = os.path.splitext(os.path.basename(exe_path))[0]
+    n = 0
+    while True:
+        d = os.path.join(str(tmp_dir), "ours-%s-%d" % (stem, n))
+        if not os.path.exists(d):
+            break
+        n += 1
+    os.makedirs(d)
+    shutil.copy2(exe_path, d)
+    for name in os.listdir(exe_dir):  # the program's own DLLs, if any
+        if name.lower().endswith(".dll") and name.lower() != "httpapi.dll":
+            shutil.copy2(os.path.join(exe_dir, name), d)
+    shutil.copy2(dll, os.path.join(d, "httpapi.dll"))
+    extra = {
+        "WINEDLLOVERRIDES": OURS_OVERRIDES,
+        "SYSGI_HTTPAPI_LOG": wine_path(os.path.join(d, "httpapi.log")),
+        "SYSGI_HTTPAPI_URLACL": wine_path(os.path.join(d, "urlacl.txt")),
+    }
+    if poison:
+        extra["SYSGI_HTTPAPI_POISON"] = poison
+    if seed is not None:
+        extra["SYSGI_HTTPAPI_SEED"] = str(seed)
+    return os.path.join(d, os.path.basename(exe_path)), extra
+
+
+def wine_path(path):
+    """The Windows name of a host path (Wine maps / to drive Z:)."""
+    return "Z:" + os.path.abspath(path).replace("/", "\\")
+
+
+def unix_path(path):
+    if path and len(path) > 2 and path[1] == ":" and path[0] in "zZ":
+        return path[2:].replace("\\", "/")
+    return path
+
+
+def httpapi_log_lines(path):
+    """The lines of our DLL's log `path` (a host or a Z: path)."""
+    path = unix_path(path)
+    if not path or not os.path.exists(path):
+        return []
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8", "replace").splitlines()
+
+
+def check_httpapi_log(path, require_loaded=True):
+    """Fails the test if our httpapi.dll recorded a violation in the log
+    `path` (SYSGI_HTTPAPI_LOG). With `require_loaded`, also fails if the log
+    shows the DLL was never loaded: a test meant for our stand-in must not
+    pass on Wine's http.sys by mistake."""
+    lines = httpapi_log_lines(path)
+    path = unix_path(path)
+    bad = [l for l in lines if l.startswith("VIOLATION")]
+    assert not bad, "httpapi.dll violations (%s):\n%s" % (path,
+                                                          "\n".join(bad))
+    if require_loaded:
+        assert any(l.startswith("LOADED") for l in lines), (
+            "our httpapi.dll was not loaded (no LOADED line in %s)" % path)

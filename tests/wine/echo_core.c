@@ -8,9 +8,19 @@
  * environ.
  *
  * The answer is one Content-Length body in one send_body, so it works with
- * Wine's http.sys (no MORE_DATA); streaming is tested against the strict
- * fake (fake_core.c).
+ * Wine's http.sys (no MORE_DATA). Two more answers need a full HTTP
+ * Server API (our test httpapi.dll, tests/wine/httpapi/):
+ *   /stream?chunks=N&size=S[&cl=1]  N pieces of S bytes, each its own
+ *       send_body (MORE_DATA + HttpSendResponseEntityBody), with a declared
+ *       Content-Length if cl=1 (else chunked); each piece is a fresh heap
+ *       buffer freed in sysgi_send_complete, so a late read sees poison;
+ *   /file?size=N[&off=O&len=L]  a temporary file of N bytes sent with
+ *       send_file (a file-handle chunk; needs ECHO_SENDFILE=1).
+ * Their bytes are echo_pattern(i) for the i-th byte of the stream or file.
  */
+#include <winsock2.h>
+#include <windows.h>
+
 #include "sysgi.h"
 
 #include <stdio.h>
@@ -21,11 +31,94 @@
 extern void echo_request_stop(void);
 
 struct sysgi_send_token {
-  int unused;
+  void *buf;
+  int heap; /* token and buffer are freed on completion */
 };
 void sysgi_send_complete(sysgi_send_token *token, int result) {
-  (void)token;
   (void)result;
+  if (token && token->heap) {
+    free(token->buf);
+    free(token);
+  }
+}
+
+static unsigned char echo_pattern(uint64_t i) {
+  return (unsigned char)((i * 131u + (i >> 9)) & 0xff);
+}
+
+/* The integer value of `key` in the query string, or `def`. */
+static long long qint(const char *q, const char *key, long long def) {
+  size_t kl = strlen(key);
+  for (const char *p = q; p && *p;) {
+    if (strncmp(p, key, kl) == 0 && p[kl] == '=')
+      return strtoll(p + kl + 1, NULL, 10);
+    p = strchr(p, '&');
+    if (p)
+      p++;
+  }
+  return def;
+}
+
+static int answer_stream(const sysgi_request *r, const char *q) {
+  const sysgi_frontend *fe = r->fe;
+  long long chunks = qint(q, "chunks", 4), size = qint(q, "size", 1000);
+  int cl = qint(q, "cl", 0) != 0;
+  if (chunks < 0 || size <= 0 || size > (64 << 20))
+    return SYSGI_E_INVAL;
+  sysgi_header hd = {"Content-Type", "application/octet-stream"};
+  int rc = fe->send_head(r->conn, 200, "200 OK", &hd, 1,
+                         cl ? chunks * size : -1);
+  for (long long k = 0; rc >= 0 && k < chunks; k++) {
+    unsigned char *b = malloc((size_t)size);
+    sysgi_send_token *t = malloc(sizeof *t);
+    if (!b || !t) {
+      free(b);
+      free(t);
+      return SYSGI_E_NOMEM;
+    }
+    for (long long j = 0; j < size; j++)
+      b[j] = echo_pattern((uint64_t)(k * size + j));
+    t->buf = b;
+    t->heap = 1;
+    rc = fe->send_body(r->conn, b, (size_t)size, t);
+    if (rc != SYSGI_PENDING) /* not kept: ours to free */
+      sysgi_send_complete(t, rc);
+  }
+  if (fe->wait_sends)
+    fe->wait_sends(r->conn);
+  return 0;
+}
+
+static int answer_file(const sysgi_request *r, const char *q) {
+  const sysgi_frontend *fe = r->fe;
+  long long size = qint(q, "size", 100000), off = qint(q, "off", 0);
+  long long len = qint(q, "len", size - off);
+  char dir[MAX_PATH], path[MAX_PATH];
+  if (size < 0 || off < 0 || len <= 0 || !GetTempPathA(sizeof dir, dir) ||
+      !GetTempFileNameA(dir, "sgf", 0, path))
+    return SYSGI_E_INVAL;
+  FILE *f = fopen(path, "wb");
+  if (!f)
+    return SYSGI_E_IO;
+  for (long long i = 0; i < size; i++)
+    fputc(echo_pattern((uint64_t)i), f);
+  fclose(f);
+  HANDLE h = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_DELETE,
+                         NULL, OPEN_EXISTING,
+                         FILE_ATTRIBUTE_NORMAL | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+  if (h == INVALID_HANDLE_VALUE) {
+    DeleteFileA(path);
+    return SYSGI_E_IO;
+  }
+  sysgi_header hd = {"Content-Type", "application/octet-stream"};
+  static sysgi_send_token tok;
+  int rc = fe->send_head(r->conn, 200, "200 OK", &hd, 1, len);
+  if (rc == 0)
+    rc = fe->send_file(r->conn, (intptr_t)h, off, len, &tok);
+  if (rc == SYSGI_PENDING)
+    rc = fe->wait_sends(r->conn);
+  CloseHandle(h);
+  return rc == SYSGI_E_UNSUPPORTED ? rc : 0;
 }
 
 typedef struct buf {
@@ -113,6 +206,11 @@ int sysgi_handle(const sysgi_request *r) {
 
   if (path && strcmp(path, "/__shutdown") == 0)
     echo_request_stop();
+  const char *query = var(r, "QUERY_STRING");
+  if (path && strcmp(path, "/stream") == 0)
+    return answer_stream(r, query);
+  if (path && strcmp(path, "/file") == 0)
+    return answer_file(r, query);
 
   const char *ctype = "application/json";
   if (path && strcmp(path, "/echo-body") == 0) {
@@ -166,8 +264,16 @@ int sysgi_handle(const sysgi_request *r) {
   sysgi_header hd2[4];
   memcpy(hd2, hd, sizeof hd);
   hd2[3] = (sysgi_header){"WWW-Authenticate", "Negotiate"};
-  int rc = fe->send_head(r->conn, n_hd == 3 ? 401 : 200,
-                         n_hd == 3 ? "401 Unauthorized" : "200 OK",
+  /* /status?code=N: that status, with the usual body (the server drops
+   * it for 204 and 304). */
+  int status = n_hd == 3 ? 401 : 200;
+  char status_line[32] = "200 OK";
+  if (path && strcmp(path, "/status") == 0) {
+    status = (int)qint(var(r, "QUERY_STRING"), "code", 200);
+    snprintf(status_line, sizeof status_line, "%d Status", status);
+  }
+  int rc = fe->send_head(r->conn, status,
+                         n_hd == 3 ? "401 Unauthorized" : status_line,
                          n_hd == 3 ? hd2 : hd, n_hd == 3 ? 4 : 2,
                          (int64_t)out.len);
   static sysgi_send_token tok;

@@ -76,6 +76,8 @@ int main(int argc, char **argv) {
   cfg.apps = apps;
   cfg.n_apps = n_apps;
   cfg.case_sensitive_paths = getenv("ECHO_CASE_SENSITIVE") != NULL;
+  /* File-handle chunks for /file (Wine's http.sys cannot send them). */
+  cfg.enable_sendfile = getenv("ECHO_SENDFILE") != NULL;
   cfg.threads = argc > 2 ? (unsigned)atoi(argv[2]) : 8;
   cfg.max_queued = argc > 3 ? (unsigned)atoi(argv[3]) : 64;
   cfg.log = log_line;

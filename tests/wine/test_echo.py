@@ -1,5 +1,8 @@
-"""The http.sys front end (httpsys/) on Wine's real http.sys, with the
-echo test core (echo_core.c) in place of the Python core."""
+"""The http.sys front end (httpsys/) with the echo test core (echo_core.c)
+in place of the Python core, on one of the two http.sys stand-ins
+(SYSGI_ECHO_STAND_IN): "wine" (Wine's own, the default) or "ours" (the
+test httpapi.dll of tests/wine/httpapi/, whose violation log is checked
+after every test). What only ours can do is in test_echo_ours.py."""
 import hashlib
 import json
 import os
@@ -11,31 +14,81 @@ import time
 import pytest
 import requests
 
-from conftest import WineProcess, free_port
+from conftest import (WineProcess, check_httpapi_log, free_port,
+                      stand_in_env)
 
 ECHO = os.environ.get("SYSGI_ECHO_SERVER", "")
+KIND = os.environ.get("SYSGI_ECHO_STAND_IN", "wine")
 TIMEOUT = 60
+STARTED = []  # every echo server of this session, for the log checks
 
 
-def start_echo(wine, tmp_path, mount="", threads=8):
+def start_echo(wine, tmp_path, mount="", threads=8, kind=None, extra=None):
+    kind = kind or KIND
     port = free_port()
     url = "http://127.0.0.1:%d%s/" % (port, mount)
-    p = WineProcess(wine, [ECHO, url, str(threads)],
-                    str(tmp_path / ("echo-%d.log" % port)),
-                    {"ECHO_MOUNT": mount})
+    # The echo core frees each body buffer when its send completes, so
+    # our DLL may poison memory chunks too.
+    exe, env = stand_in_env(kind, ECHO, tmp_path, poison="all")
+    env["ECHO_MOUNT"] = mount
+    if kind == "ours":
+        env["ECHO_SENDFILE"] = "1"
+    env.update(extra or {})
+    p = WineProcess(wine, [exe, url, str(threads)],
+                    str(tmp_path / ("echo-%d.log" % port)), env)
+    p.httpapi_log = env.get("SYSGI_HTTPAPI_LOG")
+    p.base = "http://127.0.0.1:%d" % port
+    STARTED.append(p)
     try:
         p.wait_line("listening")
     except Exception:
         p.stop()
         raise
-    return p, "http://127.0.0.1:%d" % port
+    return p, p.base
+
+
+def stop_echo(p):
+    """Stops through /__shutdown, so the queue is closed (and checked by
+    our DLL) as in a clean stop; kills it if that fails."""
+    try:
+        if p.proc.poll() is None:
+            try:
+                requests.get(p.base + "/__shutdown", timeout=TIMEOUT)
+            except requests.ConnectionError:
+                # On Wine's http.sys the Ctrl-C of test_ctrl_c_stops_cleanly
+                # also ends the listening of the module's server (the
+                # shared http.sys driver): killed below. Ours listens in
+                # the process itself, so there it is a failure.
+                if p.httpapi_log:
+                    raise
+                return
+            p.wait_line("stopped", timeout=TIMEOUT)
+            p.proc.wait(timeout=TIMEOUT)
+    finally:
+        p.stop()
+
+
+@pytest.fixture(autouse=True)
+def httpapi_clean():
+    """After each test: no violation in the log of any of our DLLs."""
+    yield
+    for p in STARTED:
+        if p.httpapi_log:
+            check_httpapi_log(p.httpapi_log)
 
 
 @pytest.fixture(scope="module")
-def echo(wine, tmp_path_factory):
-    p, base = start_echo(wine, tmp_path_factory.mktemp("echo"))
-    yield base
-    p.stop()
+def echo_proc(wine, tmp_path_factory):
+    p, _ = start_echo(wine, tmp_path_factory.mktemp("echo"))
+    yield p
+    stop_echo(p)
+    if p.httpapi_log:
+        check_httpapi_log(p.httpapi_log)
+
+
+@pytest.fixture(scope="module")
+def echo(echo_proc):
+    return echo_proc.base
 
 
 def get_vars(resp):
