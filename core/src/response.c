@@ -204,6 +204,14 @@ static int coalesce(sysgi_req *rq, PyObject *seq) {
     if (total > COALESCE_MAX)
       return 0;
   }
+  /* The whole body is known: declare its length (as mod_wsgi does for a
+   * one-item list), so the front end sends head and body in one call
+   * rather than a chunked body ended by an empty send; Wine's http.sys,
+   * for one, cannot do the latter. Not for bodiless statuses or HEAD. */
+  if (rq->content_length < 0 && !rq->head_sent && !rq->is_head &&
+      rq->status >= 200 &&
+      rq->status != 204 && rq->status != 304)
+    rq->content_length = (int64_t)total;
   int64_t n = rq->is_head || rq->truncated ? 0 : clamp(rq, (int64_t)total);
   if (n > 0) {
     struct sysgi_deferred *d = malloc(sizeof *d + (size_t)n);

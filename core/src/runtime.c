@@ -104,10 +104,20 @@ static int remember_sys_settings(const sysgi_runtime_config *cfg) {
   return 0;
 }
 
-/* A virtual environment's site-packages (and its .pth files). */
+/* A virtual environment's site-packages (and its .pth files), and
+ * sys.prefix / sys.exec_prefix set to the environment, as site.py does for
+ * the environment's own python (sys.base_prefix stays the base). */
 static int add_venv_site(const char *site) {
   if (!*site)
     return 0;
+  if (sysgi_rt.venv_prefix[0]) {
+    PyObject *pre = PyUnicode_DecodeFSDefault(sysgi_rt.venv_prefix);
+    int bad = !pre || PySys_SetObject("prefix", pre) < 0 ||
+              PySys_SetObject("exec_prefix", pre) < 0;
+    Py_XDECREF(pre);
+    if (bad)
+      return -1;
+  }
   PyObject *m = PyImport_ImportModule("site");
   PyObject *r = m ? PyObject_CallMethod(m, "addsitedir", "s", site) : NULL;
   Py_XDECREF(m);
@@ -157,6 +167,17 @@ int sysgi_runtime_init(const sysgi_runtime_config *cfg) {
                                   sizeof sysgi_rt.venv_site);
     if (rc < 0)
       return rc;
+    sysgi_rt.venv_prefix[0] = '\0';
+    if (site[0]) {
+      size_t n = strlen(cfg->python_home);
+      while (n > 1 && (cfg->python_home[n - 1] == '/' ||
+                       cfg->python_home[n - 1] == '\\'))
+        n--; /* "C:\venv\" -> "C:\venv", like sys.prefix */
+      if (n < sizeof sysgi_rt.venv_prefix) {
+        memcpy(sysgi_rt.venv_prefix, cfg->python_home, n);
+        sysgi_rt.venv_prefix[n] = '\0';
+      }
+    }
     if (set_python_home(base) < 0) {
       sysgi_log_nogil(NULL, SYSGI_LOG_ERR,
                       "sysgi: cannot decode python home '%s'", base);

@@ -183,6 +183,7 @@ typedef struct sysgi_runtime {
   size_t n_python_path;
   int dont_write_bytecode;
   char venv_site[1024];      /* a virtualenv's site-packages, or ""      */
+  char venv_prefix[1024];    /* that virtualenv's directory, or ""       */
 } sysgi_runtime;
 extern sysgi_runtime sysgi_rt;
 

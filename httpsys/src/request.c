@@ -341,6 +341,11 @@ int hs_request_map(hs_conn *c) {
       (rc = add(c, "GATEWAY_INTERFACE", "CGI/1.1")) ||
       (rc = add(c, "SERVER_SOFTWARE", SYSGI_HTTPSYS_SOFTWARE)))
     return rc;
+  /* mod_wsgi gives Apache's unique log id; http.sys's own request id is
+   * unique among the requests in flight, which is what logs correlate. */
+  snprintf(buf, sizeof buf, "%016llx", (unsigned long long)r->RequestId);
+  if ((rc = add(c, "mod_wsgi.request_id", buf)))
+    return rc;
   if (*c->app->script && (rc = add(c, "SCRIPT_FILENAME", c->app->script)))
     return rc;
   return add_headers(c);

@@ -47,12 +47,12 @@ static const char *prefix_app =
     "    except ImportError:\n"
     "        v = None\n"
     "    start_response('200 OK', [])\n"
-    "    return [('%r %s' % (v, sys.base_prefix)).encode()]\n";
+    "    return [('%r %s %s' % (v, sys.base_prefix, sys.prefix)).encode()]\n";
 
 TEST_IMPL(runtime_base_home) {
   ASSERT_EQ(init_home("/usr"), 0);
   fake_conn *c = test_get("prefix", prefix_app);
-  ASSERT_STR_EQ(c->out, "None /usr");
+  ASSERT_STR_EQ(c->out, "None /usr /usr");
   test_done(c);
   return 0;
 }
@@ -80,7 +80,10 @@ TEST_IMPL(runtime_venv_home) {
   fclose(f);
   ASSERT_EQ(init_home(venv), 0);
   fake_conn *c = test_get("prefix", prefix_app);
-  ASSERT_STR_EQ(c->out, "42 /usr");
+  /* sys.prefix is the environment, as for its own python. */
+  char want[700];
+  snprintf(want, sizeof want, "42 /usr %s", venv);
+  ASSERT_STR_EQ(c->out, want);
   test_done(c);
   return 0;
 }

@@ -56,18 +56,36 @@ def free_port():
 
 
 class WineProcess:
-    """A Windows program under Wine whose stdout is watched for a line."""
+    """A Windows program under Wine whose stdout is watched for a line.
 
-    def __init__(self, env, argv, log_path, extra_env=None):
+    stderr goes to the file log_path; with stderr_pipe=True it goes through
+    a pipe instead, read by a thread that copies it to log_path as it comes:
+    a program that starts a real Windows CPython must have stdout AND stderr
+    on pipes (a regular file kills Python at start, WINE.md)."""
+
+    def __init__(self, env, argv, log_path, extra_env=None, stderr_pipe=False):
         e = dict(env)
         e.update(extra_env or {})
         self.log_path = log_path
         self.err = open(log_path, "wb")
-        self.proc = subprocess.Popen(["wine"] + argv, env=e,
-                                     stdout=subprocess.PIPE, stderr=self.err)
+        self.err_pipe = stderr_pipe
+        self.err_done = threading.Event()
+        self.proc = subprocess.Popen(
+            ["wine"] + argv, env=e, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE if stderr_pipe else self.err)
         self.lines = []
         self.cond = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
+        if stderr_pipe:
+            threading.Thread(target=self._read_err, daemon=True).start()
+
+    def _read_err(self):
+        try:
+            for raw in iter(lambda: self.proc.stderr.read1(65536), b""):
+                self.err.write(raw)
+                self.err.flush()
+        finally:
+            self.err_done.set()
 
     def _read(self):
         for raw in self.proc.stdout:
@@ -96,7 +114,10 @@ class WineProcess:
                 self.cond.wait(left)
 
     def stderr(self):
-        self.err.flush()
+        if self.err_pipe and self.proc.poll() is not None:
+            self.err_done.wait(30)  # the rest of the pipe after the exit
+        if not self.err.closed:
+            self.err.flush()
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
@@ -104,6 +125,8 @@ class WineProcess:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(timeout=60)
+        if self.err_pipe:
+            self.err_done.wait(30)
         self.err.close()
 
 
