@@ -49,6 +49,7 @@ EVENTLOG_KEY = r"HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\sys
 SERVICE_KEY = r"HKLM\SYSTEM\CurrentControlSet\Services\sysgi"
 UNINSTALL_KEY = r"HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall"
 NO_PYTHON = r"C:\no\such\python"
+OTHER_DIR = r"C:\sysgi-test"
 
 state = {}  # what one test leaves for the next
 
@@ -102,16 +103,18 @@ class Prefix:
         """The host path of C:\\<parts>."""
         return os.path.join(self.root, "drive_c", *parts)
 
+    install_dir = r"C:\Program Files\sysgi"  # the current install's
+
     @property
     def exe(self):
-        return self.host("Program Files", "sysgi", "sysgi.exe")
+        return self.host(*self.install_dir[3:].split("\\"), "sysgi.exe")
 
     @property
     def ini(self):
         return self.host("ProgramData", "sysgi", "sysgi.ini")
 
     def sysgi(self, *argv):
-        return self.run(r"C:\Program Files\sysgi\sysgi.exe", *argv)
+        return self.run(self.install_dir + "\\sysgi.exe", *argv)
 
     def msiexec(self, log, *argv):
         """msiexec ... /qn /l*v LOG: (exit code, log text)."""
@@ -286,6 +289,12 @@ def test_tables():
     assert ev["Key"] == r"SYSTEM\CurrentControlSet\Services\EventLog\Application\sysgi"
     assert ev["Value"] == "[#%s]" % exe["File"]
     assert reg("TypesSupported")["Value"] == "#7"
+    idir = reg("InstallDir")
+    assert (idir["Key"], idir["Value"]) == (r"SOFTWARE\sysgi\Installer",
+                                            "[INSTALLDIR]")
+    searched = {r["Property"] for r in table(MSI, "AppSearch")}
+    assert searched == {"LISTEN", "PYTHONHOME", "INSTALLDIR",
+                        "SERVICEACCOUNT"}, searched
 
     svc = by(table(MSI, "ServiceInstall"), "Name", "sysgi")
     assert svc["StartName"] == "[SERVICEACCOUNT]"
@@ -341,16 +350,19 @@ def test_tables():
 
 def test_install_with_a_wrong_pythonhome(prefix, old_msi, tmp_path):
     port = free_port()
+    listen = "http://127.0.0.1:%d/" % port
     rc, log = prefix.msiexec(tmp_path / "install.log", "/i", winpath(old_msi),
-                             "PORT=%d" % port, "PYTHONHOME=" + NO_PYTHON)
+                             "LISTEN=" + listen, "PYTHONHOME=" + NO_PYTHON)
     assert rc == 0, log[-3000:]
     # The check custom action put the error into the install log.
     assert "sysgi: running" in log and '" check' in log, log[-3000:]
     assert re.search(r"python-home: no such directory: C:\\no\\such\\python",
                      log), log[-3000:]
     assert "(reported only: this does not fail the install)" in log
-    assert "reserved http://+:%d/ for NT SERVICE\\sysgi" % port in log
+    assert "reserved %s for NT SERVICE\\sysgi" % listen in log
+    assert prefix.reg_value(KEY, "Listen") == listen
     assert prefix.reg_value(KEY, "PythonHome") == NO_PYTHON
+    assert os.path.isfile(prefix.exe)
     # The service runs anyway and says 503, the reason in the Event Log.
     prefix.wait_state("RUNNING")
     r = wait_answer(port)
@@ -382,7 +394,7 @@ def test_uninstall_removes_the_msis_and_keeps_the_admins(prefix, old_msi,
     rc, log = prefix.msiexec(tmp_path / "uninstall.log", "/x", winpath(old_msi))
     assert rc == 0, log[-3000:]
     assert "uninstall --urls-only" in log
-    assert ("removed the reservation of http://+:%d/"
+    assert ("removed the reservation of http://127.0.0.1:%d/"
             % state["wrong_home_port"]) in log, log[-3000:]
     # The service, the files, the keys: gone.
     assert prefix.sc_state() is None
@@ -392,6 +404,7 @@ def test_uninstall_removes_the_msis_and_keeps_the_admins(prefix, old_msi,
         assert prefix.reg_value(KEY, v) is None, v
     assert not os.path.exists(prefix.exe)
     assert not os.path.exists(prefix.host("Program Files", "sysgi"))
+    assert not prefix.reg_key_exists(KEY + r"\Installer")
     assert not prefix.reg_key_exists(UNINSTALL_KEY + "\\" + product_code(old_msi))
     with pytest.raises(requests.ConnectionError):
         get(state["wrong_home_port"], timeout=20)
@@ -409,20 +422,26 @@ def test_install_serves_an_app(prefix, old_msi, tmp_path_factory):
     port = free_port()
     log_path = d / "install.log"
     rc, log = prefix.msiexec(log_path, "/i", winpath(old_msi),
-                             "PORT=%d" % port, "PYTHONHOME=" + winpath(WINPY))
+                             "PORT=%d" % port, "PYTHONHOME=" + winpath(WINPY),
+                             "INSTALLDIR=" + OTHER_DIR + "\\")
     assert rc == 0, log[-3000:]
+    prefix.install_dir = OTHER_DIR
+    assert not os.path.exists(prefix.host("Program Files", "sysgi"))
+    assert prefix.reg_value(KEY + r"\Installer", "InstallDir").lower() == \
+        OTHER_DIR.lower() + "\\"
     assert "sysgi check: the configuration is valid" in log, log[-3000:]
     assert prefix.reg_value(KEY, "Listen") == "http://+:%d/" % port
     assert prefix.reg_value(KEY, "PythonHome").lower() == winpath(WINPY).lower()
     assert prefix.reg_value(KEY, "ConfigFile").lower() == \
         r"c:\programdata\sysgi\sysgi.ini"
     assert prefix.reg_value(EVENTLOG_KEY, "EventMessageFile").lower() == \
-        r"c:\program files\sysgi\sysgi.exe"
+        OTHER_DIR.lower() + r"\sysgi.exe"
     assert os.path.isfile(prefix.exe)
     prefix.wait_state("RUNNING")
     st = prefix.sysgi("status")
     assert st.returncode == 0, st.out + st.err
     assert "state: RUNNING" in st.out and "NT SERVICE\\sysgi" in st.out, st.out
+    assert (OTHER_DIR + "\\sysgi.exe").lower() in st.out.lower(), st.out
     # No app yet: Python is up (no 503) but there is nothing to run.
     r = wait_answer(port)
     assert r.status_code != 503, (r.status_code, r.text)
@@ -454,7 +473,10 @@ def test_upgrade_keeps_the_ini_and_the_settings(prefix, old_msi, tmp_path):
     assert prefix.reg_value(UNINSTALL_KEY + "\\" + new_code,
                             "DisplayVersion") == VERSION
     # Kept: the edited INI byte for byte, the port, the Python, the
-    # administrator's registry value, the account.
+    # installation directory, the administrator's registry value, the
+    # account.
+    assert os.path.isfile(prefix.exe), prefix.exe
+    assert not os.path.exists(prefix.host("Program Files", "sysgi"))
     assert open(prefix.ini, "rb").read() == state["ini"]
     assert prefix.reg_value(KEY, "Listen") == "http://+:%d/" % port
     assert prefix.reg_value(KEY, "PythonHome").lower() == winpath(WINPY).lower()
@@ -481,7 +503,8 @@ def test_uninstall_after_upgrade(prefix, tmp_path):
     assert not prefix.reg_key_exists(EVENTLOG_KEY)
     for v in ("Listen", "PythonHome", "ConfigFile"):
         assert prefix.reg_value(KEY, v) is None, v
-    assert not os.path.exists(prefix.host("Program Files", "sysgi"))
+    assert not os.path.exists(prefix.host(OTHER_DIR[3:]))
+    assert not prefix.reg_key_exists(KEY + r"\Installer")
     assert not prefix.reg_key_exists(UNINSTALL_KEY + "\\" + product_code(MSI))
     with pytest.raises(requests.ConnectionError):
         get(state["port"], timeout=20)
