@@ -346,6 +346,34 @@ def test_tables():
     assert detect["VersionMax"] == VERSION and detect["VersionMin"] == ""
 
 
+def test_module_joins_the_msi(tmp_path):
+    """mod_sysgi and its sample sysgi.conf are in the MSI exactly when the
+    module is built (here: this build's state, then a stand-in module)."""
+    names = {r["FileName"] for r in table(MSI, "File")}
+    has_module = os.environ.get("SYSGI_MSI_MODULE") == "1"
+    assert ("mod_sysgi.so" in names) == has_module, names
+    assert ("sysgi.conf" in names) == has_module, names
+    wxs = [a for a in BUILD_ARGS if a.startswith("-DWXS=")][0][len("-DWXS="):]
+    conf = os.path.join(os.path.dirname(wxs), "sysgi-apache.conf")
+    assert "LoadModule sysgi_module" in open(conf).read()
+    module = tmp_path / "mod_sysgi.so"
+    module.write_bytes(b"MZ stand-in")
+    out = tmp_path / "with-module.msi"
+    p = subprocess.run([CMAKE, "-DVERSION=" + VERSION, "-DOUT=%s" % out,
+                        "-DMOD_SYSGI=%s" % module, "-DAPACHE_CONF=" + conf]
+                       + BUILD_ARGS, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=300)
+    assert p.returncode == 0, p.stdout.decode("utf-8", "replace")
+    files = table(str(out), "File")
+    mod, cfg = by(files, "FileName", "mod_sysgi.so"), by(files, "FileName",
+                                                          "sysgi.conf")
+    comp = by(table(str(out), "Component"), "Component", mod["Component_"])
+    assert comp["Directory_"] == "INSTALLDIR" and cfg["Component_"] == \
+        mod["Component_"]
+    assert mod["Component_"] in {r["Component_"] for r in
+                                 table(str(out), "FeatureComponents")}
+
+
 # ---- 2. a PYTHONHOME that does not exist ------------------------------------
 
 def test_install_with_a_wrong_pythonhome(prefix, old_msi, tmp_path):
