@@ -516,6 +516,14 @@ def test_upgrade_keeps_the_ini_and_the_settings(prefix, old_msi, tmp_path):
     r = wait_answer(port, "/after-upgrade")
     assert r.status_code == 200, (r.status_code, r.text)
     assert r.text == "hello from the MSI|/after-upgrade|3.11"
+    # The older MSI over the newer one: refused, nothing changed.
+    rc, log = prefix.msiexec(tmp_path / "downgrade.log", "/i", winpath(old_msi))
+    assert rc != 0, log[-3000:]
+    # (Wine's msi does not write the launch condition's text to the log.)
+    assert re.search(r"WIX_DOWNGRADE_DETECTED = \{", log), log[-3000:]
+    assert prefix.reg_key_exists(UNINSTALL_KEY + "\\" + new_code)
+    assert not prefix.reg_key_exists(UNINSTALL_KEY + "\\" + old_code)
+    prefix.wait_state("RUNNING")
     state["upgraded"] = True
 
 
