@@ -19,20 +19,21 @@ foreach(f SYSGI_EXE MSICA_DLL SYSGI_INI)
   endif()
 endforeach()
 
-set(defs -DVersion=${VERSION} -DSysgiExe=${SYSGI_EXE} -DMsiCaDll=${MSICA_DLL}
-         -DSysgiIni=${SYSGI_INI})
+# The wxs variables, NAME=VALUE (each toolset spells the flag its way).
+set(defs Version=${VERSION} SysgiExe=${SYSGI_EXE} MsiCaDll=${MSICA_DLL}
+         SysgiIni=${SYSGI_INI})
 # The Apache module, when that build exists (-DAPACHE_ROOT builds it).
 if(MOD_SYSGI AND EXISTS "${MOD_SYSGI}")
   if(NOT APACHE_CONF OR NOT EXISTS "${APACHE_CONF}")
     message(FATAL_ERROR "build_msi.cmake: MOD_SYSGI needs APACHE_CONF")
   endif()
-  list(APPEND defs -DModSysgi=${MOD_SYSGI} -DApacheConf=${APACHE_CONF})
+  list(APPEND defs ModSysgi=${MOD_SYSGI} ApacheConf=${APACHE_CONF})
 endif()
 get_filename_component(out_dir "${OUT}" DIRECTORY)
 file(MAKE_DIRECTORY "${out_dir}")
 
 if(CANDLE)
-  string(REPLACE "-D" "-d" cdefs "${defs}")
+  list(TRANSFORM defs PREPEND "-d" OUTPUT_VARIABLE cdefs)
   set(obj "${OUT}.wixobj")
   execute_process(COMMAND "${CANDLE}" -nologo -arch x64 ${cdefs} -out "${obj}" "${WXS}"
                   RESULT_VARIABLE rc)
@@ -64,7 +65,7 @@ foreach(pair "SysgiExe;SYSGI_EXE" "MsiCaDll;MSICA_DLL" "SysgiIni;SYSGI_INI"
              "ModSysgi;MOD_SYSGI" "ApacheConf;APACHE_CONF")
   list(GET pair 0 var)
   list(GET pair 1 src)
-  if(NOT "-D${var}=${${src}}" IN_LIST defs)
+  if(NOT "${var}=${${src}}" IN_LIST defs)
     continue()
   endif()
   get_filename_component(name "${${src}}" NAME)
