@@ -8,16 +8,18 @@ Wine's ReportEventW traces the service's Event Log reports.
 
 The tests run in order, each on the machine the previous one left:
   1. the tables of the MSI;
-  2. an older build of the same wxs (-DVERSION) with a PYTHONHOME that does
-     not exist: the install succeeds, its log names the error, the service
+  2. an older build of the same wxs (-DVERSION), with LISTEN and a
+     PYTHONHOME that does not exist: the install succeeds, its log names the error, the service
      runs and answers 503 with the reason in the Event Log;
   3. uninstall: service, files and keys gone, what the administrator made
      (an edited INI, a registry value, a file) kept;
-  4. the older build again, with the real Windows CPython and PORT: the
-     service answers a hello app added to the INI;
+  4. the older build again, with the real Windows CPython, PORT and
+     INSTALLDIR: the service answers a hello app added to the INI;
   5. the current build over it (a major upgrade, no properties): the INI
-     edit, the port, the Python and the administrator's value survive;
-  6. uninstall of the current build.
+     edit, the port, the Python, the directory and the administrator's
+     value survive; the older build over it is refused;
+  6. uninstall of the current build;
+  7. the current build without PYTHONHOME: no PythonHome value, 503.
 Wine's own limits (see WINE.md and the README): its SCM accepts but does
 not keep delayed start, failure actions and the service SID type, and its
 HttpSetServiceConfiguration is a stub (URL reservations are only logged).
@@ -546,3 +548,27 @@ def test_uninstall_after_upgrade(prefix, tmp_path):
         get(state["port"], timeout=20)
     assert prefix.reg_value(KEY, "Threads") == "4"
     assert open(prefix.ini, "rb").read() == state["ini"]
+
+
+# ---- 7. no PYTHONHOME at all ------------------------------------------------
+
+def test_install_without_pythonhome(prefix, tmp_path):
+    """Without PYTHONHOME (and nothing to remember) the PythonHome value is
+    not written at all (an empty one would be a configuration error): the
+    service runs and answers 503 until one is set."""
+    assert prefix.sc_state() is None, "needs the uninstall of the test before"
+    prefix.install_dir = r"C:\Program Files\sysgi"
+    port = free_port()
+    rc, log = prefix.msiexec(tmp_path / "install.log", "/i", winpath(MSI),
+                             "PORT=%d" % port)
+    assert rc == 0, log[-3000:]
+    assert prefix.reg_value(KEY, "Listen") == "http://+:%d/" % port
+    assert prefix.reg_value(KEY, "PythonHome") is None
+    assert "sysgi check: the configuration is valid" in log, log[-3000:]
+    prefix.wait_state("RUNNING")
+    r = wait_answer(port)
+    assert r.status_code == 503, (r.status_code, r.text)
+    rc, log = prefix.msiexec(tmp_path / "uninstall.log", "/x", winpath(MSI))
+    assert rc == 0, log[-3000:]
+    assert prefix.sc_state() is None
+    assert not os.path.exists(prefix.exe)
