@@ -316,14 +316,25 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv) {
            sysgi_version(), (unsigned long)GetCurrentProcessId());
 
   if (no_home) {
-    /* Not the PYTHONHOME variable instead: serving from a Python other
-     * than the one configured would hide the error. */
-    _wputenv(L"PYTHONHOME=");
-    for (size_t i = 0; i < sysgi_config_n_errors(cfg); i++)
-      svc_log_eventf(SYSGI_MSG_CONFIG_ERROR, SYSGI_LOG_ERR,
-                     "%s; Python cannot start, every request is answered "
-                     "503 until this is fixed and the service restarted",
-                     sysgi_config_error(cfg, i));
+    /* The other source (INI file or registry) may still have set a good
+     * one; if not, Python cannot start. Then not the PYTHONHOME
+     * variable instead: serving from a Python other than the one
+     * configured would hide the error. */
+    int none = !ss || !ss->python_home;
+    if (none)
+      _wputenv(L"PYTHONHOME=");
+    for (size_t i = 0; i < sysgi_config_n_errors(cfg); i++) {
+      if (none)
+        svc_log_eventf(SYSGI_MSG_CONFIG_ERROR, SYSGI_LOG_ERR,
+                       "%s; Python cannot start, every request is answered "
+                       "503 until this is fixed and the service restarted",
+                       sysgi_config_error(cfg, i));
+      else
+        svc_log_eventf(SYSGI_MSG_CONFIG_ERROR, SYSGI_LOG_ERR,
+                       "%s; the service uses python-home = %s (its other "
+                       "value)", sysgi_config_error(cfg, i),
+                       ss->python_home);
+    }
   }
   if (rc != 0) {
     size_t n = cfg ? sysgi_config_n_errors(cfg) : 0;
