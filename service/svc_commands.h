@@ -13,7 +13,7 @@
   "  sysgi install --configure-only [--config FILE.ini]\n"                  \
   "      For a service created by the MSI: set its delayed start,\n"        \
   "      failure actions and SID type, and reserve its listen URLs for\n"   \
-  "      its account (configuration errors are only warnings here).\n"     \
+  "      its account (only an invalid listen URL is an error here).\n"    \
   "  sysgi uninstall [--urls-only]\n"                                        \
   "      Stop and remove the service, its URL reservations and its\n"        \
   "      Event Log source (--urls-only: only the URL reservations).\n"      \

@@ -190,10 +190,33 @@ static DWORD service_account(SC_HANDLE svc, wchar_t *out, size_t n) {
  * only needs to name its listen URLs here: any other error is printed as
  * a warning (the service reports it at start, and answers 503 where it
  * can), so an install with a wrong PYTHONHOME still completes. */
+/* 1 when a configuration error is about the listen setting: the model
+ * writes "ORIGIN: [SECTION] KEY: MESSAGE" (the section may be empty). */
+static int is_listen_error(const char *e) {
+  for (const char *p = strstr(e, "listen: "); p; p = strstr(p + 1, "listen: "))
+    if (p - e >= 2 && p[-1] == ' ' && (p[-2] == ']' || p[-2] == ' '))
+      return 1;
+  return 0;
+}
+
 static int configure_only(const wchar_t *config_arg) {
   sysgi_config *cfg = NULL;
   int rc = svc_config_load(config_arg, &cfg);
   size_t n_err = cfg ? sysgi_config_n_errors(cfg) : 0;
+  /* A bad listen URL would reserve the default URL instead and leave a
+   * service that can never serve what was asked: that one fails. */
+  int bad_listen = 0;
+  for (size_t i = 0; i < n_err; i++)
+    if (is_listen_error(sysgi_config_error(cfg, i))) {
+      fprintf(stderr, "sysgi install: %s\n", sysgi_config_error(cfg, i));
+      bad_listen = 1;
+    }
+  if (bad_listen) {
+    fprintf(stderr, "sysgi install: the listen URLs are invalid; the "
+                    "service was not configured\n");
+    sysgi_config_free(cfg);
+    return 1;
+  }
   for (size_t i = 0; i < n_err; i++)
     printf("sysgi install: warning: %s\n", sysgi_config_error(cfg, i));
   if (rc != 0)

@@ -19,7 +19,8 @@ The tests run in order, each on the machine the previous one left:
      edit, the port, the Python, the directory and the administrator's
      value survive; the older build over it is refused;
   6. uninstall of the current build;
-  7. the current build without PYTHONHOME: no PythonHome value, 503.
+  7. the current build without PYTHONHOME: no PythonHome value, 503;
+  8. a LISTEN that is no URL prefix: the install fails and rolls back.
 Wine's own limits (see WINE.md and the README): its SCM accepts but does
 not keep delayed start, failure actions and the service SID type, and its
 HttpSetServiceConfiguration is a stub (URL reservations are only logged).
@@ -129,10 +130,23 @@ class Prefix:
             text = raw.decode("utf-8", "replace")
         return p.returncode, text.replace("\r", "")
 
+    def reg_query(self, *argv):
+        """`reg query ...`, or None when reg says the key or value does not
+        exist. Any other failure (a reg.exe that died under load) is tried
+        again, so that it can never pass for "absent"."""
+        for _ in range(5):
+            p = self.run("reg", "query", *argv)
+            if p.returncode == 0:
+                return p
+            if "Unable to find the specified registry" in p.out + p.err:
+                return None
+            time.sleep(1)
+        raise AssertionError("reg query %s failed: %r %r" % (argv, p.out, p.err))
+
     def reg_value(self, key, name):
         """The data of a registry value as `reg query` shows it, or None."""
-        p = self.run("reg", "query", key, "/v", name)
-        if p.returncode != 0:
+        p = self.reg_query(key, "/v", name)
+        if p is None:
             return None
         for line in p.out.splitlines():
             parts = line.strip().split(None, 2)
@@ -141,7 +155,7 @@ class Prefix:
         return None
 
     def reg_key_exists(self, key):
-        return self.run("reg", "query", key).returncode == 0
+        return self.reg_query(key) is not None
 
     def sc_state(self):
         p = self.run("sc", "query", "sysgi")
@@ -572,3 +586,26 @@ def test_install_without_pythonhome(prefix, tmp_path):
     assert rc == 0, log[-3000:]
     assert prefix.sc_state() is None
     assert not os.path.exists(prefix.exe)
+
+
+# ---- 8. a LISTEN that is no URL prefix --------------------------------------
+
+def test_bad_listen_fails_and_rolls_back(prefix, tmp_path):
+    """The service could never serve: the configure step fails, the install
+    is rolled back, and the log says why."""
+    assert prefix.sc_state() is None, "needs the uninstall of the test before"
+    rc, log = prefix.msiexec(tmp_path / "install.log", "/i", winpath(MSI),
+                             "LISTEN=http://+:80")
+    assert rc != 0, log[-3000:]
+    assert re.search(r"registry HKLM\\SOFTWARE\\sysgi\\Listen: .*listen: "
+                     r"'http://\+:80' is not an http.sys URL prefix", log), \
+        log[-3000:]
+    assert "the listen URLs are invalid; the service was not configured" \
+        in log, log[-3000:]
+    assert "reserved" not in log
+    assert "sysgi: the command exited with code 1" in log
+    assert prefix.sc_state() is None
+    assert not os.path.exists(prefix.exe)
+    assert prefix.reg_value(KEY, "Listen") is None
+    assert not prefix.reg_key_exists(EVENTLOG_KEY)
+    assert not prefix.reg_key_exists(UNINSTALL_KEY + "\\" + product_code(MSI))
