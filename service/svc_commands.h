@@ -10,9 +10,13 @@
   "      Validate the configuration, install the service 'sysgi'\n"          \
   "      (delayed automatic start, restart on failure, account\n"            \
   "      NT SERVICE\\sysgi by default) and reserve its listen URLs.\n"         \
-  "  sysgi uninstall\n"                                                      \
+  "  sysgi install --configure-only [--config FILE.ini]\n"                  \
+  "      For a service created by the MSI: set its delayed start,\n"        \
+  "      failure actions and SID type, and reserve its listen URLs for\n"   \
+  "      its account (only an invalid listen URL is an error here).\n"    \
+  "  sysgi uninstall [--urls-only]\n"                                        \
   "      Stop and remove the service, its URL reservations and its\n"        \
-  "      Event Log source.\n"                                                \
+  "      Event Log source (--urls-only: only the URL reservations).\n"      \
   "  sysgi start | stop | status\n"                                          \
   "      Start or stop the service and wait for it; show its state.\n"
 

@@ -155,6 +155,13 @@ int svc_cmd_stop(int argc, wchar_t **argv) {
   int rc = 1;
   SERVICE_STATUS st;
   SERVICE_STATUS_PROCESS ssp;
+  /* The process, opened before the stop so that its id cannot be reused:
+   * STOPPED is reported a little before the process has ended, and until
+   * it has, sysgi.exe is in use and cannot be replaced or deleted (the
+   * MSI stops the service this way before it removes the files). */
+  HANDLE proc = NULL;
+  if (query(svc, &ssp) == 0 && ssp.dwProcessId)
+    proc = OpenProcess(SYNCHRONIZE, FALSE, ssp.dwProcessId);
   ULONGLONG start = GetTickCount64();
   for (;;) {
     if (ControlService(svc, SERVICE_CONTROL_STOP, &st))
@@ -182,6 +189,10 @@ int svc_cmd_stop(int argc, wchar_t **argv) {
   if (query(svc, &ssp))
     memset(&ssp, 0, sizeof ssp);
   if (s == SERVICE_STOPPED) {
+    if (proc && WaitForSingleObject(proc, 60000) == WAIT_TIMEOUT)
+      fprintf(stderr, "sysgi stop: the service is stopped but its process "
+                      "(pid %lu) has not ended after 60 s\n",
+              (unsigned long)GetProcessId(proc));
     printf("sysgi stop: the service is stopped\n");
     rc = 0;
   } else {
@@ -189,6 +200,8 @@ int svc_cmd_stop(int argc, wchar_t **argv) {
                     "%s)\n", state_name(ssp.dwCurrentState));
   }
 out:
+  if (proc)
+    CloseHandle(proc);
   CloseServiceHandle(svc);
   CloseServiceHandle(scm);
   return rc;

@@ -223,11 +223,139 @@ static DWORD reserve(const sysgi_server_settings *ss, const wchar_t *sid,
   return 0;
 }
 
+/* The account the existing service runs as (QueryServiceConfigW), into
+ * out. Returns 0 or a Win32 error. */
+static DWORD service_account(SC_HANDLE svc, wchar_t *out, size_t n) {
+  DWORD need = 0;
+  QueryServiceConfigW(svc, NULL, 0, &need);
+  QUERY_SERVICE_CONFIGW *qc = need ? malloc(need) : NULL;
+  if (!qc)
+    return GetLastError() ? GetLastError() : ERROR_NOT_ENOUGH_MEMORY;
+  DWORD e = 0;
+  if (!QueryServiceConfigW(svc, qc, need, &need))
+    e = GetLastError();
+  else
+    _snwprintf(out, n, L"%ls",
+               qc->lpServiceStartName && *qc->lpServiceStartName
+                   ? qc->lpServiceStartName : L"LocalSystem");
+  out[n - 1] = 0;
+  free(qc);
+  return e;
+}
+
+/* `sysgi install --configure-only`: what the MSI cannot say in its own
+ * tables (Windows Installer's ServiceInstall created the service, wixl has
+ * no MsiServiceConfig): the service options of configure() and the URL
+ * reservations for the account the service runs as. The configuration
+ * only needs to name its listen URLs here: any other error is printed as
+ * a warning (the service reports it at start, and answers 503 where it
+ * can), so an install with a wrong PYTHONHOME still completes. */
+/* 1 when a configuration error is about the listen setting: the model
+ * writes "ORIGIN: [SECTION] KEY: MESSAGE" (the section may be empty). */
+static int is_listen_error(const char *e) {
+  for (const char *p = strstr(e, "listen: "); p; p = strstr(p + 1, "listen: "))
+    if (p - e >= 2 && p[-1] == ' ' && (p[-2] == ']' || p[-2] == ' '))
+      return 1;
+  return 0;
+}
+
+static int configure_only(const wchar_t *config_arg) {
+  sysgi_config *cfg = NULL;
+  int rc = svc_config_load(config_arg, &cfg);
+  size_t n_err = cfg ? sysgi_config_n_errors(cfg) : 0;
+  /* A bad listen URL would reserve the default URL instead and leave a
+   * service that can never serve what was asked: that one fails. */
+  int bad_listen = 0;
+  for (size_t i = 0; i < n_err; i++)
+    if (is_listen_error(sysgi_config_error(cfg, i))) {
+      fprintf(stderr, "sysgi install: %s\n", sysgi_config_error(cfg, i));
+      bad_listen = 1;
+    }
+  if (bad_listen) {
+    fprintf(stderr, "sysgi install: the listen URLs are invalid; the "
+                    "service was not configured\n");
+    sysgi_config_free(cfg);
+    return 1;
+  }
+  for (size_t i = 0; i < n_err; i++)
+    printf("sysgi install: warning: %s\n", sysgi_config_error(cfg, i));
+  if (rc != 0)
+    printf("sysgi install: warning: the configuration is invalid (%zu "
+           "error%s); the service will report %s when it starts\n", n_err,
+           n_err == 1 ? "" : "s", n_err == 1 ? "it" : "them");
+  const sysgi_server_settings *ss = sysgi_config_server(cfg);
+  SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+  if (!scm) {
+    sysgi_config_free(cfg);
+    return fail("cannot open the Service Control Manager (run as "
+                "administrator)", GetLastError());
+  }
+  SC_HANDLE svc = OpenServiceW(scm, SVC_NAME, SERVICE_CHANGE_CONFIG |
+                                                  SERVICE_QUERY_CONFIG);
+  if (!svc) {
+    DWORD e = GetLastError();
+    CloseServiceHandle(scm);
+    sysgi_config_free(cfg);
+    return fail("--configure-only: cannot open the service 'sysgi' (it is "
+                "created by the MSI or by sysgi install)", e);
+  }
+  wchar_t account[512], *sid = NULL, *reserved = NULL;
+  size_t reserved_bytes = 0;
+  const char *what = NULL;
+  char err[512];
+  int delayed = 1, result = 1;
+  DWORD e = service_account(svc, account, sizeof account / sizeof *account);
+  if (e) {
+    fail("cannot read the service's account (QueryServiceConfig)", e);
+    goto done;
+  }
+  e = configure(svc, ss ? ss->shutdown_timeout_ms : 5000, &what, &delayed);
+  if (e) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "cannot set %s of the service", what);
+    fail(msg, e);
+    goto done;
+  }
+  if (!ss || ss->n_listen == 0) {
+    fprintf(stderr, "sysgi install: the configuration has no valid listen "
+                    "URL; no URL reserved\n");
+    goto done;
+  }
+  e = svc_account_sid(account, &sid, err, sizeof err);
+  if (e) {
+    fprintf(stderr, "sysgi install: %s\n", err);
+    goto done;
+  }
+  e = reserve(ss, sid, account, &reserved, &reserved_bytes);
+  if (e)
+    goto done;
+  e = set_reg_string(HKEY_LOCAL_MACHINE, SVC_PARAMS_KEY, L"ReservedUrls",
+                     REG_MULTI_SZ, reserved, reserved_bytes);
+  if (e) {
+    fail("cannot record the URL reservations", e);
+    goto done;
+  }
+  printf("sysgi install: configured the service 'sysgi' (account %ls, %s "
+         "start, restart on failure)\n", account,
+         delayed ? "delayed automatic" : "automatic");
+  result = 0;
+done:
+  LocalFree(sid);
+  free(reserved);
+  CloseServiceHandle(svc);
+  CloseServiceHandle(scm);
+  sysgi_config_free(cfg);
+  return result;
+}
+
 int svc_cmd_install(int argc, wchar_t **argv) {
   const wchar_t *config_arg = NULL, *account = SVC_DEFAULT_ACCOUNT;
   const wchar_t *password = NULL;
+  int configure_flag = 0;
   for (int i = 0; i < argc; i++) {
-    if (!wcscmp(argv[i], L"--config") && i + 1 < argc)
+    if (!wcscmp(argv[i], L"--configure-only"))
+      configure_flag = 1;
+    else if (!wcscmp(argv[i], L"--config") && i + 1 < argc)
       config_arg = argv[++i];
     else if (!wcscmp(argv[i], L"--account") && i + 1 < argc)
       account = argv[++i];
@@ -247,6 +375,8 @@ int svc_cmd_install(int argc, wchar_t **argv) {
       return 2;
     }
   }
+  if (configure_flag)
+    return configure_only(config_arg ? config : NULL);
   if (svc_exe_path(exe, MAX_PATH))
     return fail("cannot find the path of sysgi.exe", GetLastError());
 
@@ -389,10 +519,55 @@ static wchar_t *read_reserved(void) {
   return list;
 }
 
+/* Removes the URL reservations install recorded (ReservedUrls), then the
+ * record. Returns 0, or 1 when one could not be removed (said on
+ * stderr). */
+static int remove_reservations(void) {
+  int rc = 0;
+  wchar_t *urls = read_reserved();
+  if (urls && *urls) {
+    DWORD e = svc_urlacl_begin();
+    for (wchar_t *q = urls; !e && *q; q += wcslen(q) + 1) {
+      DWORD d = svc_urlacl_delete(q);
+      if (d) {
+        char t[512];
+        svc_win32_text(d, t, sizeof t);
+        fprintf(stderr, "sysgi uninstall: cannot remove the reservation of "
+                        "%ls (HttpDeleteServiceConfiguration): %s\n", q, t);
+        rc = 1;
+      } else {
+        printf("sysgi uninstall: removed the reservation of %ls\n", q);
+      }
+    }
+    if (e) {
+      char t[512];
+      svc_win32_text(e, t, sizeof t);
+      fprintf(stderr, "sysgi uninstall: HttpInitialize: %s\n", t);
+      rc = 1;
+    } else {
+      svc_urlacl_end();
+    }
+  }
+  free(urls);
+  if (rc == 0) {
+    HKEY key;
+    if (RegOpenKeyExW(HKEY_LOCAL_MACHINE, SVC_PARAMS_KEY, 0, KEY_SET_VALUE,
+                      &key) == ERROR_SUCCESS) {
+      RegDeleteValueW(key, L"ReservedUrls");
+      RegCloseKey(key);
+    }
+  }
+  return rc;
+}
+
 int svc_cmd_uninstall(int argc, wchar_t **argv) {
-  (void)argv;
+  /* --urls-only: the MSI's uninstall, whose ServiceControl stops and
+   * deletes the service and whose tables remove the rest. */
+  if (argc == 1 && !wcscmp(argv[0], L"--urls-only"))
+    return remove_reservations();
   if (argc) {
-    fprintf(stderr, "sysgi uninstall: takes no arguments\n");
+    fprintf(stderr, "sysgi uninstall: unexpected argument '%ls' (only "
+                    "--urls-only)\n", argv[0]);
     return 2;
   }
   SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
@@ -429,31 +604,8 @@ int svc_cmd_uninstall(int argc, wchar_t **argv) {
   }
   /* The reservations install recorded, before the key goes with the
    * service. */
-  wchar_t *urls = read_reserved();
-  if (urls && *urls) {
-    DWORD e = svc_urlacl_begin();
-    for (wchar_t *q = urls; !e && *q; q += wcslen(q) + 1) {
-      DWORD d = svc_urlacl_delete(q);
-      if (d) {
-        char t[512];
-        svc_win32_text(d, t, sizeof t);
-        fprintf(stderr, "sysgi uninstall: cannot remove the reservation of "
-                        "%ls (HttpDeleteServiceConfiguration): %s\n", q, t);
-        rc = 1;
-      } else {
-        printf("sysgi uninstall: removed the reservation of %ls\n", q);
-      }
-    }
-    if (e) {
-      char t[512];
-      svc_win32_text(e, t, sizeof t);
-      fprintf(stderr, "sysgi uninstall: HttpInitialize: %s\n", t);
-      rc = 1;
-    } else {
-      svc_urlacl_end();
-    }
-  }
-  free(urls);
+  if (remove_reservations())
+    rc = 1;
   if (!DeleteService(svc) && GetLastError() != ERROR_SERVICE_MARKED_FOR_DELETE) {
     char t[512];
     svc_win32_text(GetLastError(), t, sizeof t);

@@ -276,6 +276,21 @@ static void finish(DWORD specific_exit) {
   report(SERVICE_STOPPED, specific_exit, 0);
 }
 
+/* 1 when every configuration error is about [server] python-home (the
+ * model's "ORIGIN: [SECTION] KEY: MESSAGE" form). A python-home that is not
+ * a directory (Python not installed yet, a typo in the MSI's PYTHONHOME)
+ * is then no reason to stay stopped: like a home that holds no Python, the
+ * service runs without Python and answers 503, with the error in the Event
+ * Log (the README's "a wrong path gives a log line and a 503"); the next
+ * start picks the home up once it exists. Any other error stops it. */
+static int only_python_home_errors(const sysgi_config *cfg) {
+  size_t n = cfg ? sysgi_config_n_errors(cfg) : 0;
+  for (size_t i = 0; i < n; i++)
+    if (!strstr(sysgi_config_error(cfg, i), "[server] python-home: "))
+      return 0;
+  return n > 0;
+}
+
 static void WINAPI service_main(DWORD argc, LPWSTR *argv) {
   (void)argc, (void)argv;
   status_handle = RegisterServiceCtrlHandlerExW(SVC_NAME, on_control, NULL);
@@ -298,6 +313,9 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv) {
 
   sysgi_config *cfg = NULL;
   int rc = svc_config_load(config_path, &cfg);
+  int no_home = rc == SYSGI_E_CONFIG && only_python_home_errors(cfg);
+  if (no_home)
+    rc = 0;
   const sysgi_server_settings *ss = rc == 0 ? sysgi_config_server(cfg) : NULL;
   char *default_log = svc_default_log_file();
   const char *log_file = ss && ss->log_file ? ss->log_file : default_log;
@@ -317,6 +335,27 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv) {
            sysgi_version(), (unsigned long)GetCurrentProcessId());
   redirect_stdio();
 
+  if (no_home) {
+    /* The other source (INI file or registry) may still have set a good
+     * one; if not, Python cannot start. Then not the PYTHONHOME
+     * variable instead: serving from a Python other than the one
+     * configured would hide the error. */
+    int none = !ss || !ss->python_home;
+    if (none)
+      _wputenv(L"PYTHONHOME=");
+    for (size_t i = 0; i < sysgi_config_n_errors(cfg); i++) {
+      if (none)
+        svc_log_eventf(SYSGI_MSG_CONFIG_ERROR, SYSGI_LOG_ERR,
+                       "%s; Python cannot start, every request is answered "
+                       "503 until this is fixed and the service restarted",
+                       sysgi_config_error(cfg, i));
+      else
+        svc_log_eventf(SYSGI_MSG_CONFIG_ERROR, SYSGI_LOG_ERR,
+                       "%s; the service uses python-home = %s (its other "
+                       "value)", sysgi_config_error(cfg, i),
+                       ss->python_home);
+    }
+  }
   if (rc != 0) {
     size_t n = cfg ? sysgi_config_n_errors(cfg) : 0;
     for (size_t i = 0; i < n; i++)

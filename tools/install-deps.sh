@@ -12,7 +12,7 @@ packages=(
   build-essential cmake pkg-config git curl ca-certificates
   python3 python3-dev python3-pytest python3-requests python3-flask python3-django
   apache2 apache2-dev libapache2-mod-wsgi-py3 openssl strace
-  gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 wine wine64 wixl
+  gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 wine wine64 wixl msitools
   wrk xz-utils valgrind
 )
 missing=()
