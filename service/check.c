@@ -82,6 +82,10 @@ int sysgi_check(int argc, wchar_t **argv) {
     sysgi_config_free(cfg);
     return 1;
   }
+  if (sysgi_config_n_apps(cfg) == 0)
+    printf("\nsysgi check: warning: no application is configured: every "
+           "request will get 404 until an [app:/MOUNT] section names a "
+           "script\n");
   printf("\nsysgi check: the configuration is valid\n");
   sysgi_config_free(cfg);
   return 0;

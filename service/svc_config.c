@@ -87,8 +87,7 @@ int svc_config_load(const wchar_t *ini_path, sysgi_config **out) {
       sysgi_config_set(cfg, "server", "config-file", p8, &o);
     free(p8);
   }
-  int rc = sysgi_config_finish(cfg);
-  return svc_config_require_app(cfg, ini) ? SYSGI_E_CONFIG : rc;
+  return sysgi_config_finish(cfg);
 }
 
 int svc_config_require_app(sysgi_config *cfg, const wchar_t *ini) {

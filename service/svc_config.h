@@ -19,8 +19,12 @@
 int svc_config_load(const wchar_t *ini_path, sysgi_config **out);
 
 /* After finish(): records an error (naming the INI file `ini`, may be
- * NULL) when cfg has no application and no other error, since such a
- * server could only answer 404. Returns 0 or SYSGI_E_CONFIG. */
+ * NULL) when cfg has no application and no other error. `sysgi serve
+ * --config` uses it: a foreground server with nothing to serve is a
+ * mistake. The service does not: the MSI installs it with the commented
+ * default INI and no application yet, and it must start, stay visible and
+ * answer 404 with a log line saying why (`sysgi check` warns). Returns 0 or
+ * SYSGI_E_CONFIG. */
 int svc_config_require_app(sysgi_config *cfg, const wchar_t *ini);
 
 #endif /* SYSGI_SVC_CONFIG_H */

@@ -333,6 +333,11 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv) {
   free(default_log);
   svc_logf(SYSGI_LOG_INFO, "sysgi %s service starting (pid %lu)",
            sysgi_version(), (unsigned long)GetCurrentProcessId());
+  if (cfg && sysgi_config_n_apps(cfg) == 0)
+    svc_log_eventf(SYSGI_MSG_WARNING, SYSGI_LOG_WARN,
+                   "no application is configured: every request gets 404 "
+                   "until an [app:/MOUNT] section of the INI file names a "
+                   "script (then restart the service)");
   redirect_stdio();
 
   if (no_home) {

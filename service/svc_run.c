@@ -215,6 +215,13 @@ int svc_run(const sysgi_config *cfg, HANDLE stop_event,
   hc.shutdown_timeout_ms = s->shutdown_timeout_ms ? s->shutdown_timeout_ms : 1;
   hc.handle = python_ok ? sysgi_handle : handle_without_python;
   hc.log = svc_log;
+  if (!python_ok && hc.n_apps == 0) {
+    /* Without Python every URL answers 503 (the cause logged at start),
+     * also before any application is configured: the missing Python is
+     * the first thing to fix, and a 404 would hide it. */
+    hc.mount = "";
+    hc.script_filename = "";
+  }
 
   sysgi_httpsys *srv = NULL;
   rc = sysgi_httpsys_start(&hc, &srv);

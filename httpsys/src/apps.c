@@ -89,7 +89,7 @@ int hs_apps_init(sysgi_httpsys *srv) {
   sysgi_httpsys_app single;
   const sysgi_httpsys_app *src = cfg->apps;
   size_t n = cfg->n_apps;
-  if (n == 0) {
+  if (n == 0 && cfg->script_filename) {
     memset(&single, 0, sizeof single);
     single.mount = cfg->mount;
     single.script_filename = cfg->script_filename;
@@ -101,8 +101,10 @@ int hs_apps_init(sysgi_httpsys *srv) {
     src = &single;
     n = 1;
   }
-  srv->apps = calloc(n, sizeof *srv->apps);
-  srv->mounts = calloc(n, sizeof *srv->mounts);
+  /* No application at all (a service installed before any was
+   * configured) is allowed: every request then gets a 404 (request.c). */
+  srv->apps = calloc(n ? n : 1, sizeof *srv->apps);
+  srv->mounts = calloc(n ? n : 1, sizeof *srv->mounts);
   srv->listen = calloc(cfg->n_urls, sizeof *srv->listen);
   if (!srv->apps || !srv->mounts || !srv->listen)
     return SYSGI_E_NOMEM;

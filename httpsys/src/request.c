@@ -352,6 +352,9 @@ static int add_path(hs_conn *c) {
   size_t mlen;
   c->app = hs_app_match(c->srv, path, &mlen);
   if (!c->app) {
+    if (c->srv->n_apps == 0)
+      hs_log(c->srv, SYSGI_LOG_WARN, "404: no application is configured "
+             "(add an [app:/MOUNT] section naming a script)");
     free(path);
     return 404;
   }
