@@ -20,10 +20,10 @@ LIMIT = (3, 8)
 # 3.8 Stable ABI returns an interpreter pointer) joined the Stable ABI in
 # 3.9. CPython 3.8 exports the same function as _PyInterpreterState_Get,
 # and sysgi.exe's run-time loader resolves that name on a 3.8 home
-# (service/python_loader.c, tested in tests/wine/test_loader.py). Each
+# (core/win/python_loader.c, tested in tests/wine/test_loader.py). Each
 # entry must be a 3.9 Stable-ABI name that the loader maps to its 3.8 name.
 RENAMED_AFTER_3_8 = {"PyInterpreterState_Get": "_PyInterpreterState_Get"}
-LOADER_SOURCE = os.path.join(REPO, "service", "python_loader.c")
+LOADER_SOURCE = os.path.join(REPO, "core", "win", "python_loader.c")
 
 
 def _version(text):

@@ -1,5 +1,5 @@
 /*
- * loader_test.exe HOME: service/python_loader.c with a table of three
+ * loader_test.exe HOME: core/win/python_loader.c with a table of three
  * Python symbols (one function, two data objects), declared with dllimport
  * exactly as Python.h declares them, so calls and data reads go through
  * the __imp_ pointers the loader fills. Prints "ok ..." lines or the

@@ -1,4 +1,4 @@
-"""service/python_loader.c with stand-in Python DLLs under Wine: both
+"""core/win/python_loader.c with stand-in Python DLLs under Wine: both
 python-home layouts (python.org: python3.dll forwarding to python3XY.dll;
 python3XY.dll alone), functions and data symbols through the __imp_ table,
 and DLLs found in the home only (not next to the exe, not on the PATH)."""
