@@ -13,10 +13,6 @@
 
 #include "sysgi.h"
 
-#ifndef SYSGI_PYTHON_VERSION
-#define SYSGI_PYTHON_VERSION "3" /* set by the build from the Python used */
-#endif
-
 extern module AP_MODULE_DECLARE_DATA sysgi_module;
 
 #define SYSGI_HANDLER "wsgi-script"
@@ -79,6 +75,10 @@ void sysgi_reset_globals(apr_pool_t *pconf);
 /* ---- runtime (runtime.c): Python per child process --------------------- */
 
 void sysgi_ap_child_init(apr_pool_t *pchild, server_rec *s);
+/* Windows: loads the Python DLL of WSGIPythonHome (not starting Python),
+ * so the banner can name its version; once per home and process. Returns
+ * 0 when Python's functions are callable. Elsewhere always 0. */
+int sysgi_ap_load_python(void);
 
 /* "major.minor.patch" of the running httpd (set in post_config), passed to
  * the core as the variable apache.version. */
