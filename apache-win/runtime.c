@@ -9,6 +9,8 @@
 #include "ap_mpm.h"
 #include "http_log.h"
 #include "apr_strings.h"
+#include "apr_env.h"
+#include "http_core.h"
 
 APLOG_USE_MODULE(sysgi);
 
@@ -46,8 +48,18 @@ int sysgi_ap_load_python(void) {
                                    sizeof load_error, NULL, 0) == 0 ? 0 : 1;
   return load_rc;
 }
+
+int sysgi_ap_serving_process(apr_pool_t *p) {
+  /* mpm_winnt starts its child with AP_PARENT_PID in the environment; -X
+   * (ONE_PROCESS/DEBUG) serves from the only process there is. */
+  char *pid = NULL;
+  return apr_env_get(&pid, "AP_PARENT_PID", p) == APR_SUCCESS ||
+         ap_exists_config_define("ONE_PROCESS") ||
+         ap_exists_config_define("DEBUG");
+}
 #else
 int sysgi_ap_load_python(void) { return 0; } /* linked with libpython */
+int sysgi_ap_serving_process(apr_pool_t *p) { return 1; }
 #endif
 
 int sysgi_ap_log_level(int level) {

@@ -159,6 +159,11 @@ def test_hello_and_banner_from_loaded_python(srv):
     assert "mod_sysgi/0.1.0 Python/%s" % major_minor in r.headers["Server"]
     assert major_minor == "3.11"
     assert facts["platform"] == "win32" and facts["maxsize64"]
+    # ... and only the child loads it: the mpm_winnt parent, which logs
+    # AH00455 with its own banner, never touches Python.
+    parent = [l for l in srv.error_log().splitlines() if "AH00455" in l]
+    assert parent and all("mod_sysgi/0.1.0" in l and "Python/" not in l
+                          for l in parent), parent
     home = apache_win.winpy_home()
     assert facts["base_prefix"].lower().replace("/", "\\") == winpath(home).lower()
 
