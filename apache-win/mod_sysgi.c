@@ -23,10 +23,19 @@ char sysgi_ap_version[32] = "2.4.0";
 
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
                        apr_pool_t *ptemp, server_rec *s) {
-  /* "Server: Apache/2.4 ... mod_sysgi/0.1.0 Python/3.11", like mod_wsgi. */
-  ap_add_version_component(pconf, apr_psprintf(ptemp, "mod_sysgi/%s Python/%s",
-                                               sysgi_version(),
-                                               SYSGI_PYTHON_VERSION));
+  /* "Server: Apache/2.4 ... mod_sysgi/0.1.0 Python/3.11", like mod_wsgi,
+   * with the version of the Python library actually loaded (on Windows the
+   * one WSGIPythonHome names, whatever the build's headers were). Without
+   * a loadable Python the banner names none; child_init logs why. On
+   * Windows only the child (which sends the banner) loads the DLL: the
+   * parent never touches Python. */
+  char pyver[32] = "";
+  if (sysgi_ap_serving_process(ptemp) && sysgi_ap_load_python() == 0)
+    sysgi_python_version(pyver, sizeof pyver);
+  ap_add_version_component(
+      pconf, pyver[0] ? apr_psprintf(ptemp, "mod_sysgi/%s Python/%s",
+                                     sysgi_version(), pyver)
+                      : apr_psprintf(ptemp, "mod_sysgi/%s", sysgi_version()));
   sysgi_ap_retrieve_ssl_fns();
   ap_version_t v;
   ap_get_server_revision(&v);

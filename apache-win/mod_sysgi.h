@@ -14,10 +14,6 @@
 #include "sysgi.h"
 #include "sysgi_config.h"
 
-#ifndef SYSGI_PYTHON_VERSION
-#define SYSGI_PYTHON_VERSION "3" /* set by the build from the Python used */
-#endif
-
 extern module AP_MODULE_DECLARE_DATA sysgi_module;
 
 #define SYSGI_HANDLER "wsgi-script"
@@ -84,6 +80,15 @@ int sysgi_ap_case_insensitive(void);
 /* ---- runtime (runtime.c): Python per child process --------------------- */
 
 void sysgi_ap_child_init(apr_pool_t *pchild, server_rec *s);
+/* Windows: loads the Python DLL of WSGIPythonHome (not starting Python),
+ * so the banner can name its version; once per home and process. Returns
+ * 0 when Python's functions are callable. Elsewhere always 0. */
+int sysgi_ap_load_python(void);
+/* Nonzero in a process that serves requests (and so may load Python):
+ * on Windows the mpm_winnt child, or the one process of -X; not the
+ * parent, which never touches Python. Elsewhere always nonzero (post_config
+ * runs before the fork; Linux links libpython anyway). */
+int sysgi_ap_serving_process(apr_pool_t *p);
 
 /* "major.minor.patch" of the running httpd (set in post_config), passed to
  * the core as the variable apache.version. */

@@ -9,10 +9,58 @@
 #include "ap_mpm.h"
 #include "http_log.h"
 #include "apr_strings.h"
+#include "apr_env.h"
+#include "http_core.h"
 
 APLOG_USE_MODULE(sysgi);
 
 static int start_error; /* the sysgi error of a failed start, or 0 */
+static char start_msg[1200]; /* its cause, repeated in each 503's log line */
+
+#ifdef _WIN32
+#include "python_loader.h"
+
+/* Windows: no Python is linked. The loader of the core's platform layer
+ * takes the DLL from WSGIPythonHome only (never the PATH, never LoadFile),
+ * as sysgi.exe does from python-home, and leaves httpd's DLL search order
+ * alone for the modules loaded after us. */
+static const sysgi_pyload_opts ap_pyload = {
+    "WSGIPythonHome",
+    "mod_sysgi on Windows takes Python only from WSGIPythonHome: set it to "
+    "a 64-bit CPython 3.8+ installation or virtual environment",
+    "mod_sysgi", 0};
+static char loaded_home[1024]; /* the home the table was filled from */
+static int load_rc = -1;       /* -1 not tried, 0 loaded, else failed */
+static char load_error[1024];
+
+int sysgi_ap_load_python(void) {
+  const char *home = sysgi_globals ? sysgi_globals->python_home : NULL;
+  if (!home)
+    home = "";
+  /* Once per home: post_config runs more than once per process. Python
+   * itself never starts here (that is child_init's business). */
+  if (load_rc >= 0 && strcmp(home, loaded_home) == 0)
+    return load_rc;
+  if (sysgi_runtime_ready())
+    return load_rc; /* a running Python is never swapped */
+  apr_cpystrn(loaded_home, home, sizeof loaded_home);
+  load_rc = sysgi_python_load_utf8(home, &ap_pyload, load_error,
+                                   sizeof load_error, NULL, 0) == 0 ? 0 : 1;
+  return load_rc;
+}
+
+int sysgi_ap_serving_process(apr_pool_t *p) {
+  /* mpm_winnt starts its child with AP_PARENT_PID in the environment; -X
+   * (ONE_PROCESS/DEBUG) serves from the only process there is. */
+  char *pid = NULL;
+  return apr_env_get(&pid, "AP_PARENT_PID", p) == APR_SUCCESS ||
+         ap_exists_config_define("ONE_PROCESS") ||
+         ap_exists_config_define("DEBUG");
+}
+#else
+int sysgi_ap_load_python(void) { return 0; } /* linked with libpython */
+int sysgi_ap_serving_process(apr_pool_t *p) { return 1; }
+#endif
 
 int sysgi_ap_log_level(int level) {
   switch (level) {
@@ -59,6 +107,16 @@ void sysgi_ap_child_init(apr_pool_t *pchild, server_rec *s) {
     cfg.dont_write_bytecode = g->dont_write_bytecode;
   }
   cfg.server_software = ap_get_server_banner();
+#ifdef _WIN32
+  if (sysgi_ap_load_python() != 0) {
+    start_error = SYSGI_E_NOPYTHON;
+    apr_snprintf(start_msg, sizeof start_msg, "%s", load_error);
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                 "mod_sysgi: %s; every WSGI request will answer 503",
+                 load_error);
+    return;
+  }
+#endif
   cfg.log = runtime_log;
   cfg.log_ctx = s;
 
@@ -66,6 +124,10 @@ void sysgi_ap_child_init(apr_pool_t *pchild, server_rec *s) {
   if (rc != SYSGI_OK) {
     /* Logged once here; each request then answers 503 with a short line. */
     start_error = rc;
+    apr_snprintf(start_msg, sizeof start_msg,
+                 "Python failed to start (WSGIPythonHome %s): %s",
+                 cfg.python_home ? cfg.python_home : "(default)",
+                 sysgi_strerror(rc));
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
                  "mod_sysgi: Python failed to start in this process "
                  "(WSGIPythonHome %s): %s; every WSGI request will answer "
@@ -93,8 +155,10 @@ int sysgi_ap_runtime_check(request_rec *r) {
   if (sysgi_runtime_ready())
     return SYSGI_OK;
   ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                "mod_sysgi: Python is not available in this process (%s; "
-                "see the startup error above, check WSGIPythonHome)",
-                sysgi_strerror(start_error ? start_error : SYSGI_E_NOPYTHON));
+                "mod_sysgi: 503, Python is not available in this process: "
+                "%s (check WSGIPythonHome)",
+                start_msg[0] ? start_msg
+                             : sysgi_strerror(start_error ? start_error
+                                                          : SYSGI_E_NOPYTHON));
   return SYSGI_E_NOPYTHON;
 }

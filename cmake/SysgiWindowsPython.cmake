@@ -1,6 +1,6 @@
 # Windows CPython headers for the core, with no Python import library:
 # sysgi.exe loads python3.dll (or python3XY.dll) at run time from the
-# configured python-home (see service/python_loader.c), so the binary does not
+# configured python-home (see core/win/python_loader.c), so the binary does not
 # depend on one Python version, and the PATH never decides which Python runs.
 #
 # Defines the INTERFACE target `sysgi_python_headers`.

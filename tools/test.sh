@@ -6,7 +6,13 @@
 #   3. the Windows cross build (mingw-w64) and its tests under Wine;
 #   4. a smoke run of the benchmark script (checks that it works, not speed).
 # Each step is a CTest run; the last line sums them up.
-# Usage: tools/test.sh [--skip-asan] [--skip-valgrind] [--skip-wine] [--skip-winpy] [--skip-bench]
+#   The Windows step builds mod_sysgi for Windows against the Apache for
+#   Windows fixture (../shared/apache-win, unpacked into .deps/apache-win by
+#   tools/unpack-fixtures.sh; the shared dir is $SYSGI_SHARED, the
+#   checkout's ../shared or /work/shared) and runs it under Wine with the
+#   Windows CPython of ../shared/winpy. Without that tree the step FAILS
+#   ("did not run"), unless --skip-apache-win says so on purpose.
+# Usage: tools/test.sh [--skip-asan] [--skip-valgrind] [--skip-wine] [--skip-winpy] [--skip-apache-win] [--skip-bench]
 # --skip-winpy leaves out the Windows end-to-end suite (tests/wine/e2e, a
 # real Windows CPython under Wine); without it that suite fails loudly when
 # no CPython is found (SYSGI_WINPY or the shared fixture tarball).
@@ -14,15 +20,16 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 jobs=$(nproc 2>/dev/null || echo 2)
-skip_asan=0 skip_valgrind=0 skip_wine=0 skip_winpy=0 skip_bench=0
+skip_asan=0 skip_valgrind=0 skip_wine=0 skip_winpy=0 skip_bench=0 skip_apache_win=0
 for a in "$@"; do
   case "$a" in
     --skip-asan) skip_asan=1 ;;
     --skip-valgrind) skip_valgrind=1 ;;
     --skip-wine) skip_wine=1 ;;
     --skip-winpy) skip_winpy=1 ;;
+    --skip-apache-win) skip_apache_win=1 ;;
     --skip-bench) skip_bench=1 ;;
-    *) echo "usage: tools/test.sh [--skip-asan] [--skip-valgrind] [--skip-wine] [--skip-winpy] [--skip-bench]" >&2; exit 2 ;;
+    *) echo "usage: tools/test.sh [--skip-asan] [--skip-valgrind] [--skip-wine] [--skip-winpy] [--skip-apache-win] [--skip-bench]" >&2; exit 2 ;;
   esac
 done
 
@@ -88,9 +95,22 @@ if [ $skip_wine = 0 ]; then
     e2e=OFF
     echo "== Windows end-to-end suite (tests/wine/e2e, CTest wine_e2e): skipped on request (--skip-winpy)"
   fi
+  apache_root="$root/.deps/apache-win/Apache24"
+  apache_args=(-DAPACHE_ROOT=)
+  if [ $skip_apache_win = 0 ]; then
+    bash tools/unpack-fixtures.sh apache-win winpy
+    if [ -f "$apache_root/include/httpd.h" ]; then
+      apache_args=(-DAPACHE_ROOT="$apache_root")
+    else
+      echo "== windows Apache suite: did NOT run: no Apache for Windows tree in $apache_root (see above; --skip-apache-win skips it on purpose)"
+      failed_steps+=("windows Apache suite (did not run)"); total_fail=$((total_fail + 1))
+    fi
+  else
+    echo "== windows Apache suite: skipped (--skip-apache-win)"
+  fi
   if step "windows cross build" cmake -S . -B build-win -DCMAKE_BUILD_TYPE=Release \
         -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-mingw64.cmake -DSYSGI_PYTHON_SRC="$pysrc" \
-        -DSYSGI_WINE_E2E=$e2e >/dev/null &&
+        -DSYSGI_WINE_E2E=$e2e "${apache_args[@]}" >/dev/null &&
      step "windows compile" cmake --build build-win -j"$jobs"; then
     run_ctest "windows tests under Wine" build-win
   fi

@@ -269,6 +269,13 @@ void sysgi_runtime_shutdown(void);
 
 /* The version of sysgi, "major.minor.patch". */
 const char *sysgi_version(void);
+
+/* "major.minor" of the Python this process runs, read from the Python
+ * library at run time (Py_GetVersion), not from the headers sysgi was
+ * built with: for a server banner. Callable before sysgi_runtime_init();
+ * on Windows only after the loader (sysgi_python_load*) has succeeded.
+ * Writes "" if the version cannot be read. */
+void sysgi_python_version(char *buf, size_t len);
 #define SYSGI_VERSION_MAJOR 0
 #define SYSGI_VERSION_MINOR 1
 #define SYSGI_VERSION_PATCH 0

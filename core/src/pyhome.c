@@ -8,8 +8,10 @@
  * added to sys.path after start-up.
  */
 #include "sysgi_internal.h"
+#include "sysgi_pyvenv.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef _WIN32
@@ -25,41 +27,21 @@ static int readable(const char *path) {
   return f != NULL;
 }
 
-static void strip(char *s) {
-  size_t n = strlen(s);
-  while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' ||
-               s[n - 1] == '\t'))
-    s[--n] = '\0';
-}
-
-/* "home = /usr/bin" from <venv>/pyvenv.cfg, or 0 if it is not a venv. */
+/* "home = /usr/bin" from <venv>/pyvenv.cfg, or 0 if it is not a venv.
+ * The text is parsed by sysgi_pyvenv_home(), shared with the Windows
+ * loader (core/win/python_loader.c), which reads the same file before any
+ * Python exists. */
 static int venv_home(const char *dir, char *out, size_t len) {
   char cfg[1024];
   snprintf(cfg, sizeof cfg, "%s%cpyvenv.cfg", dir, SEP);
-  FILE *f = fopen(cfg, "r");
+  FILE *f = fopen(cfg, "rb");
   if (!f)
     return 0;
-  char line[1024];
-  int found = 0;
-  while (!found && fgets(line, sizeof line, f)) {
-    char *p = line;
-    while (*p == ' ' || *p == '\t')
-      p++;
-    if (strncmp(p, "home", 4) != 0)
-      continue;
-    p += 4;
-    while (*p == ' ' || *p == '\t')
-      p++;
-    if (*p != '=')
-      continue;
-    p++;
-    while (*p == ' ' || *p == '\t')
-      p++;
-    strip(p);
-    snprintf(out, len, "%s", p);
-    found = 1;
-  }
+  char *text = malloc(SYSGI_PYVENV_MAX);
+  size_t n = text ? fread(text, 1, SYSGI_PYVENV_MAX, f) : 0;
   fclose(f);
+  int found = text && sysgi_pyvenv_home(text, n, out, len);
+  free(text);
   return found;
 }
 

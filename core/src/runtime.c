@@ -13,6 +13,16 @@ sysgi_runtime sysgi_rt;
 
 const char *sysgi_version(void) { return "0.1.0"; }
 
+void sysgi_python_version(char *buf, size_t len) {
+  /* Py_GetVersion is one of the few calls allowed before Py_Initialize. */
+  int major = 0, minor = 0;
+  if (!len)
+    return;
+  buf[0] = '\0';
+  if (sscanf(Py_GetVersion(), "%d.%d", &major, &minor) == 2)
+    snprintf(buf, len, "%d.%d", major, minor);
+}
+
 const char *sysgi_strerror(int err) {
   switch (err) {
   case SYSGI_OK: return "success";

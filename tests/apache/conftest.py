@@ -4,9 +4,19 @@
     /usr/bin/python3 -m pytest -q tests/apache --module-path=/x/mod_sysgi.so
     /usr/bin/python3 -m pytest -q tests/apache --reference-mod-wsgi
 
-The last form runs the same tests against Debian's real mod_wsgi (tests of
-mod_sysgi-only features skip themselves there): a behaviour test that
-passes against both checks what mod_wsgi really does.
+The --reference-mod-wsgi form runs the same tests against Debian's real
+mod_wsgi (tests of mod_sysgi-only features skip themselves there): a
+behaviour test that passes against both checks what mod_wsgi really does.
+
+    /usr/bin/python3 -m pytest -q tests/apache/test_requests.py --apache-win
+
+runs against mod_sysgi for Windows in httpd.exe of the Apache for Windows
+fixture under Wine, with the Windows CPython (tests/wine/apache_win.py; CTest
+`wine_apache_requests` in the Windows build sets its environment). It
+applies to the tests that talk HTTP to `main_server` or start servers with
+plain configuration (no mpm choice, no Linux-only tools such as strace):
+the CTest lists which. A test that asks for what Wine's httpd cannot give
+fails, it does not skip.
 """
 import os
 import shutil
@@ -42,6 +52,9 @@ def pytest_addoption(parser):
                           "$SYSGI_BUILD/apache-win/mod_sysgi.so or build/)")
     parser.addoption("--reference-mod-wsgi", action="store_true",
                      help="run against Debian's mod_wsgi instead")
+    parser.addoption("--apache-win", action="store_true",
+                     help="run against mod_sysgi for Windows in httpd.exe "
+                          "under Wine (see tests/wine/apache_win.py)")
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -57,7 +70,68 @@ def module_kind(request):
 
 
 @pytest.fixture(scope="session")
-def module_path(request, module_kind):
+def apache_win(request):
+    """tests/wine/apache_win.py when --apache-win is given, else None."""
+    if not request.config.getoption("--apache-win"):
+        return None
+    sys.path.insert(0, os.path.join(apache_fixture.REPO, "tests", "wine"))
+    import apache_win as aw
+    try:
+        aw.apache_root(), aw.module_path(), aw.winpy_home(), aw.wine_env()
+    except aw.Missing as e:
+        pytest.fail(str(e))
+    return aw
+
+
+class WinServers:
+    """Servers for --apache-win: httpd.exe under Wine, the Windows CPython
+    from WSGIPythonHome. Only what applies there is accepted."""
+
+    def __init__(self, aw, tmp):
+        self.aw, self.tmp = aw, tmp
+        self.started = []
+
+    def site(self, name="site"):
+        d = os.path.join(self.tmp, name)
+        os.makedirs(d, exist_ok=True)
+        return d
+
+    def copy_app(self, name, dest_name=None):
+        dst = os.path.join(self.site(), dest_name or name)
+        shutil.copy(os.path.join(APPS, name), dst)
+        return dst
+
+    def start(self, conf_lines=(), apps=None, threads=25, wait_path="/",
+              **kw):
+        unsupported = {k: v for k, v in kw.items()
+                       if not (k == "mpm" and v == "winnt")}
+        if unsupported:
+            pytest.fail("--apache-win: httpd.exe under Wine cannot take %r "
+                        "(mpm_winnt only, its own modules)" % unsupported)
+        mounts = apache_fixture._mount_list(apps)
+        lines = ['WSGIScriptAlias %s "%s"' % (m, self.aw.confpath(p))
+                 for m, p in mounts] + list(conf_lines)
+        srv = self.aw.WinApache(os.path.join(self.tmp, "httpd%d" % len(self.started)),
+                                lines, python_home=self.aw.winpy_home(),
+                                threads=threads)
+        self.started.append(srv)
+        srv.start().wait(wait_path or "/")
+        return srv
+
+    def close(self, failed):
+        for srv in self.started:
+            srv.stop()
+            if failed:
+                sys.stderr.write("\n==== logs of %s (%s) ====\n%s\n"
+                                 % (srv.url, srv.conf_path, srv.logs()))
+            else:
+                srv.assert_no_crash()
+
+
+@pytest.fixture(scope="session")
+def module_path(request, module_kind, apache_win):
+    if apache_win:
+        return apache_win.module_path()
     if module_kind == "wsgi":
         return apache_fixture.MOD_WSGI
     p = os.path.abspath(request.config.getoption("--module-path")
@@ -133,19 +207,25 @@ def _failed(node):
 
 
 @pytest.fixture
-def servers(request, module_kind, module_path, tmp_path):
-    s = Servers(module_kind, module_path, str(tmp_path))
+def servers(request, module_kind, module_path, tmp_path, apache_win):
+    s = (WinServers(apache_win, str(tmp_path)) if apache_win
+         else Servers(module_kind, module_path, str(tmp_path)))
     yield s
     s.close(_failed(request.node))
 
 
 @pytest.fixture(scope="module")
-def main_server(request, module_kind, module_path, tmp_path_factory):
+def main_server(request, module_kind, module_path, tmp_path_factory,
+                apache_win):
     """One httpd for a whole test module: tests/apache/apps/cases.py at /
     (WSGIEnableSendfile Off) and at /sf (EnableSendfile and
     WSGIEnableSendfile On)."""
-    s = Servers(module_kind, module_path, str(tmp_path_factory.mktemp("main")))
+    tmp = str(tmp_path_factory.mktemp("main"))
+    s = (WinServers(apache_win, tmp) if apache_win
+         else Servers(module_kind, module_path, tmp))
     cases = os.path.join(APPS, "cases.py")
+    if apache_win:   # httpd.exe reads Z:/ paths
+        cases = '"%s"' % apache_win.confpath(cases)
     conf = ["EnableSendfile On",
             "WSGIScriptAlias /sf %s" % cases,
             "WSGIScriptAlias / %s" % cases]

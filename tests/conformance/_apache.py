@@ -48,6 +48,7 @@ class Module:
         self.kind = kind              # "sysgi" or "wsgi"
         self.so_path = so_path
         self.log_name = kind          # its tag in the error log: [sysgi:info]
+        self.win = None               # tests/wine/apache_win.py (--apache-win)
 
 
 class Apache:
@@ -65,8 +66,13 @@ class Apache:
         self.threads, self.servers, self.loglevel = threads, servers, loglevel
         self.modules = list(extra_modules)
         self.tls_port = free_port() if tls else None
+        self.tls = tls
         lines = conf.replace("${APACHE_DIR}", workdir).splitlines()
-        if tls:
+        if tls and module.win:
+            if ssl_std_env_vars or extra_modules:
+                raise AssertionError("--apache-win: the fixture tree has "
+                                     "mod_ssl only (no %r)" % (extra_modules,))
+        elif tls:
             crt, key = make_tls_cert(workdir)
             self.modules += ["socache_shmcb", "ssl"]
             lines += [
@@ -88,6 +94,8 @@ class Apache:
     def start(self, wait_url=None, timeout=90):
         """Starts httpd and waits until it answers wait_url (default "/",
         any status); wait_url=False: do not wait."""
+        if self.module.win:
+            return self._start_win(wait_url)
         self.srv = apache_fixture.start_apache(
             self.lines, None, module=self.module.kind, module_path=self.module.so_path,
             threads=self.threads, servers=self.servers, workdir=self.dir,
@@ -98,6 +106,26 @@ class Apache:
         self.proc = self.srv.proc
         self.error_log = self.srv.error_log_path
         self.access_log = self.srv.access_log_path
+        return self
+
+    def _start_win(self, wait_url):
+        """httpd.exe under Wine. Paths like /tmp/x in the configuration and
+        in requests resolve on ServerRoot's drive, Z:, which Wine maps to
+        /: they need no translation."""
+        aw = self.module.win
+        if self.servers != 1 or self.modules:
+            raise AssertionError("--apache-win: mpm_winnt has one child and "
+                                 "the fixture tree no %r" % self.modules)
+        srv = aw.WinApache(self.dir, self.lines, python_home=aw.winpy_home(),
+                           tls=self.tls, threads=self.threads)
+        srv.env.update(self.env)
+        self.srv = srv.start()
+        if wait_url is not False:
+            srv.wait(wait_url or "/")
+        self.port, self.tls_port = srv.port, srv.tls_port
+        self.proc = srv.proc
+        self.error_log = srv.error_log_path
+        self.access_log = srv.access_log_path
         return self
 
     def stop(self, timeout=60):

@@ -6,6 +6,10 @@ log (/work/shared/seed/mod_wsgi-3.4-changes.txt) that applies in-process.
 runs them against build/apache-win/mod_sysgi.so. With --reference-mod-wsgi
 they run against Debian's real mod_wsgi instead, which is how each test was
 validated: a test that passes there checks a behaviour mod_wsgi really has.
+With --apache-win they run against mod_sysgi for Windows in httpd.exe of the
+Apache for Windows fixture under Wine, with the Windows CPython
+(tests/wine/apache_win.py; CTest `wine_conformance` in the Windows build
+runs the items that apply there and says which do not).
 """
 import os
 import sys
@@ -32,6 +36,11 @@ def pytest_addoption(parser):
                          help="run against Debian's mod_wsgi (the reference) instead of mod_sysgi")
     except ValueError:
         pass   # tests/apache's conftest (same session) already defines it
+    try:
+        parser.addoption("--apache-win", action="store_true",
+                         help="run against mod_sysgi for Windows in httpd.exe under Wine")
+    except ValueError:
+        pass
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +55,17 @@ def reference(request):
 
 
 @pytest.fixture(scope="session")
-def module(build_dir, reference):
+def module(request, build_dir, reference):
+    if request.config.getoption("--apache-win"):
+        sys.path.insert(0, os.path.join(REPO, "tests", "wine"))
+        import apache_win
+        try:
+            m = Module("sysgi", apache_win.module_path())
+            apache_win.apache_root(), apache_win.winpy_home(), apache_win.wine_env()
+        except apache_win.Missing as e:
+            pytest.fail(str(e))
+        m.win = apache_win
+        return m
     if reference:
         return Module("wsgi", MOD_WSGI)
     so = os.path.join(build_dir, "apache-win", "mod_sysgi.so")

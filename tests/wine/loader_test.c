@@ -1,5 +1,5 @@
 /*
- * loader_test.exe HOME: service/python_loader.c with a table of three
+ * loader_test.exe HOME: core/win/python_loader.c with a table of three
  * Python symbols (one function, two data objects), declared with dllimport
  * exactly as Python.h declares them, so calls and data reads go through
  * the __imp_ pointers the loader fills. Prints "ok ..." lines or the
@@ -45,11 +45,26 @@ int main(void) {
   wchar_t dll[MAX_PATH];
   if (argc < 2)
     return 2;
-  if (sysgi_python_load(argv[1], err, sizeof err, dll, MAX_PATH) != 0) {
+  if (argc > 2 && wcscmp(argv[2], L"apache") == 0) {
+    /* As mod_sysgi calls it: UTF-8, Apache's words, the process's DLL
+     * search order untouched. HOME "-" stands for an unset home. */
+    static const sysgi_pyload_opts ap = {"WSGIPythonHome",
+                                         "set WSGIPythonHome", "mod_sysgi", 0};
+    char home8[MAX_PATH * 3], dll8[MAX_PATH * 3];
+    WideCharToMultiByte(CP_UTF8, 0, argv[1], -1, home8, sizeof home8, NULL,
+                        NULL);
+    if (sysgi_python_load_utf8(strcmp(home8, "-") ? home8 : NULL, &ap, err,
+                               sizeof err, dll8, sizeof dll8) != 0) {
+      printf("error %s\n", err);
+      return 1;
+    }
+    printf("loaded %s\n", dll8);
+  } else if (sysgi_python_load(argv[1], err, sizeof err, dll, MAX_PATH) != 0) {
     printf("error %s\n", err);
     return 1;
+  } else {
+    printf("loaded %ls\n", dll);
   }
-  printf("loaded %ls\n", dll);
   int bad = 0;
   const char *v = Py_GetVersion();
   bad |= strcmp(v, "3.99.0 (loader test)") != 0;

@@ -1,4 +1,4 @@
-"""service/python_loader.c with stand-in Python DLLs under Wine: both
+"""core/win/python_loader.c with stand-in Python DLLs under Wine: both
 python-home layouts (python.org: python3.dll forwarding to python3XY.dll;
 python3XY.dll alone), functions and data symbols through the __imp_ table,
 and DLLs found in the home only (not next to the exe, not on the PATH)."""
@@ -19,13 +19,14 @@ def winpath(p):
     return "Z:" + str(p).replace("/", "\\")
 
 
-def run(wine, tmp_path, home):
+def run(wine, tmp_path, home, *mode):
     # The exe runs from its own directory with no Python DLL next to it.
     exe_dir = tmp_path / "bin"
-    exe_dir.mkdir()
+    exe_dir.mkdir(exist_ok=True)
     exe = exe_dir / "loader_test.exe"
     shutil.copy(LOADER, exe)
-    r = subprocess.run(["wine", str(exe), winpath(home)], env=wine,
+    arg = home if home == "-" else winpath(home)
+    r = subprocess.run(["wine", str(exe), arg] + list(mode), env=wine,
                        capture_output=True, timeout=120, cwd=str(tmp_path))
     return r.returncode, r.stdout.decode("utf-8", "replace").replace("\r", "")
 
@@ -93,3 +94,35 @@ def test_python38_home_interpreter_get_under_its_38_name(wine, tmp_path):
     for what in ("ok function 3.99.0", "ok data object none-object",
                  "ok function interpreter"):
         assert what in out, out
+
+
+# ---- as mod_sysgi calls it (sysgi_python_load_utf8 with Apache's words) ----
+
+def test_apache_words_and_utf8_home(wine, tmp_path):
+    home = tmp_path / "Pythön399"      # a non-ASCII home, passed as UTF-8
+    home.mkdir()
+    shutil.copy(FWD, home / "python3.dll")
+    shutil.copy(REAL, home / "python399.dll")
+    rc, out = run(wine, tmp_path, home, "apache")
+    assert rc == 0, out
+    assert "loaded " + winpath(home) + "\\python3.dll" in out
+    assert "ok data object none-object" in out
+
+    rc, out = run(wine, tmp_path, tmp_path / "nope", "apache")
+    assert rc == 1
+    assert "cannot load Python from WSGIPythonHome " + winpath(tmp_path / "nope") \
+        + ": no such directory" in out, out
+    assert "python-home" not in out
+
+    rc, out = run(wine, tmp_path, "-", "apache")
+    assert rc == 1 and "no WSGIPythonHome (set WSGIPythonHome)" in out, out
+
+    x86 = tmp_path / "Python399-32"
+    x86.mkdir()
+    data = bytearray(open(REAL, "rb").read())
+    pe = int.from_bytes(data[0x3c:0x40], "little")
+    data[pe + 4:pe + 6] = (0x014c).to_bytes(2, "little")   # IMAGE_FILE_MACHINE_I386
+    (x86 / "python399.dll").write_bytes(bytes(data))
+    rc, out = run(wine, tmp_path, x86, "apache")
+    assert rc == 1
+    assert "32-bit (x86) DLL: mod_sysgi is 64-bit" in out, out

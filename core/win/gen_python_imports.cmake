@@ -40,7 +40,7 @@ foreach(imp IN LISTS imps)
 endforeach()
 file(WRITE "${OUT}.tmp"
 "/* Generated from the undefined symbols of ${LIB}\n"
-" * by service/gen_python_imports.cmake: do not edit. */\n"
+" * by core/win/gen_python_imports.cmake: do not edit. */\n"
 "#include \"python_loader.h\"\n\n"
 "${defs}\n"
 "const sysgi_py_import sysgi_py_imports[] = {\n${table}};\n"

@@ -13,10 +13,12 @@
 #include <windows.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 
 #include "python_loader.h"
+#include "sysgi_pyvenv.h"
 
 #define IMAGE_MACHINE_AMD64 0x8664
 #define IMAGE_MACHINE_I386 0x014c
@@ -93,40 +95,30 @@ static int scan_dir(const wchar_t *dir, wchar_t *py3, wchar_t *versioned,
 }
 
 /* A virtual environment's pyvenv.cfg names its base installation in
- * "home = C:\Python312"; the DLLs live there. */
+ * "home = C:\Python312"; the DLLs live there. The text is parsed by
+ * sysgi_pyvenv_home() (core/src/pyvenv.c), the same parser the core uses
+ * for Py_SetPythonHome later: here the file is read with a wide path,
+ * before any Python exists. */
 static int venv_base(const wchar_t *home, wchar_t *out, size_t out_len) {
   wchar_t cfg[MAX_PATH + 16];
   _snwprintf(cfg, MAX_PATH + 16, L"%ls\\pyvenv.cfg", home);
   cfg[MAX_PATH + 15] = L'\0';
   FILE *f = _wfopen(cfg, L"rb");
-  char line[1024];
-  int ok = 0;
   if (!f)
     return 0;
-  while (!ok && fgets(line, sizeof line, f)) {
-    char *p = line;
-    while (*p == ' ' || *p == '\t')
-      p++;
-    if (_strnicmp(p, "home", 4) != 0)
-      continue;
-    p += 4;
-    while (*p == ' ' || *p == '\t')
-      p++;
-    if (*p++ != '=')
-      continue;
-    while (*p == ' ' || *p == '\t')
-      p++;
-    size_t n = strlen(p);
-    while (n && (p[n - 1] == '\r' || p[n - 1] == '\n' || p[n - 1] == ' '))
-      p[--n] = '\0';
-    ok = n > 0 && MultiByteToWideChar(CP_UTF8, 0, p, -1, out, (int)out_len) > 0;
-  }
+  char *text = malloc(SYSGI_PYVENV_MAX);
+  char value[MAX_PATH * 3];
+  size_t n = text ? fread(text, 1, SYSGI_PYVENV_MAX, f) : 0;
   fclose(f);
+  int ok = text && sysgi_pyvenv_home(text, n, value, sizeof value) &&
+           MultiByteToWideChar(CP_UTF8, 0, value, -1, out, (int)out_len) > 0;
+  free(text);
   return ok;
 }
 
 /* Checks the PE header: a clear reason beats ERROR_BAD_EXE_FORMAT. */
-static int check_pe(const wchar_t *path, char *why, size_t len) {
+static int check_pe(const wchar_t *path, const char *product, char *why,
+                    size_t len) {
   HANDLE h = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, NULL,
                          OPEN_EXISTING, 0, NULL);
   unsigned char buf[512];
@@ -153,13 +145,13 @@ static int check_pe(const wchar_t *path, char *why, size_t len) {
   if (machine == IMAGE_MACHINE_AMD64)
     return 0;
   if (machine == IMAGE_MACHINE_I386)
-    snprintf(why, len, "is a 32-bit (x86) DLL: sysgi.exe is 64-bit and needs "
-             "a 64-bit (x64) Python");
+    snprintf(why, len, "is a 32-bit (x86) DLL: %s is 64-bit and needs "
+             "a 64-bit (x64) Python", product);
   else if (machine == IMAGE_MACHINE_ARM64)
-    snprintf(why, len, "is an ARM64 DLL: sysgi.exe needs an x64 Python");
+    snprintf(why, len, "is an ARM64 DLL: %s needs an x64 Python", product);
   else
-    snprintf(why, len, "is a DLL for another machine type (0x%04x): sysgi.exe "
-             "needs an x64 Python", machine);
+    snprintf(why, len, "is a DLL for another machine type (0x%04x): %s "
+             "needs an x64 Python", machine, product);
   return -1;
 }
 
@@ -168,20 +160,31 @@ static void reset_slots(void) {
     *sysgi_py_imports[i].slot = NULL;
 }
 
+static const sysgi_pyload_opts sysgi_exe_opts = {
+    "python-home", "pass --python-home DIR or set PYTHONHOME", "sysgi.exe", 1};
+
 int sysgi_python_load(const wchar_t *home, char *err, size_t err_len,
                       wchar_t *loaded, size_t loaded_len) {
+  return sysgi_python_load_opts(home, NULL, err, err_len, loaded, loaded_len);
+}
+
+int sysgi_python_load_opts(const wchar_t *home, const sysgi_pyload_opts *o,
+                           char *err, size_t err_len, wchar_t *loaded,
+                           size_t loaded_len) {
+  if (!o)
+    o = &sysgi_exe_opts;
   wchar_t dll[MAX_PATH + 64], base[MAX_PATH];
   char why[512];
   const wchar_t *dir = home;
 
   if (!home || !*home) {
-    snprintf(err, err_len, "cannot load Python: no python-home (pass "
-             "--python-home DIR or set PYTHONHOME)");
+    snprintf(err, err_len, "cannot load Python: no %s (%s)", o->setting,
+             o->if_unset);
     return -1;
   }
   if (!is_dir(home)) {
-    snprintf(err, err_len, "cannot load Python from python-home %ls: %s",
-             home, GetFileAttributesW(home) == INVALID_FILE_ATTRIBUTES
+    snprintf(err, err_len, "cannot load Python from %s %ls: %s",
+             o->setting, home, GetFileAttributesW(home) == INVALID_FILE_ATTRIBUTES
                        ? "no such directory"
                        : "not a directory");
     return -1;
@@ -193,22 +196,23 @@ int sysgi_python_load(const wchar_t *home, char *err, size_t err_len,
     f = scan_dir(base, py3, versioned, MAX_PATH + 64, why, sizeof why);
   }
   if (f < 0) {
-    snprintf(err, err_len, "cannot load Python from python-home %ls: %s",
-             home, why);
+    snprintf(err, err_len, "cannot load Python from %s %ls: %s",
+             o->setting, home, why);
     return -1;
   }
   if (!py3[0] && !versioned[0]) {
-    snprintf(err, err_len, "cannot load Python from python-home %ls: neither "
+    snprintf(err, err_len, "cannot load Python from %s %ls: neither "
              "python3.dll nor python3XY.dll found in %ls%s",
-             home, dir, dir == home ? "" : " (its pyvenv.cfg home)");
+             o->setting, home, dir, dir == home ? "" : " (its pyvenv.cfg home)");
     return -1;
   }
   /* python3.dll when present (python.org layout), else python3XY.dll. */
   wcscpy(dll, py3[0] ? py3 : versioned);
   const wchar_t *bad = NULL;
-  if (check_pe(dll, why, sizeof why) != 0)
+  if (check_pe(dll, o->product, why, sizeof why) != 0)
     bad = dll;
-  else if (py3[0] && versioned[0] && check_pe(versioned, why, sizeof why) != 0)
+  else if (py3[0] && versioned[0] && check_pe(versioned, o->product, why,
+                                             sizeof why) != 0)
     bad = versioned;
   if (bad) {
     snprintf(err, err_len, "cannot load Python %ls: the file %s", bad, why);
@@ -220,7 +224,9 @@ int sysgi_python_load(const wchar_t *home, char *err, size_t err_len,
    * DLL is loaded first, by full path, so python3.dll's forwarders bind to
    * the one in this home rather than to whatever python3XY.dll the search
    * order finds first. */
-  SetDefaultDllDirectories(LOAD_LIBRARY_SEARCH_DEFAULT_DIRS);
+  if (o->process_dll_search)
+    SetDefaultDllDirectories(LOAD_LIBRARY_SEARCH_DEFAULT_DIRS);
+  /* Both flags below include the directories added here. */
   AddDllDirectory(dir);
   const DWORD flags =
       LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR | LOAD_LIBRARY_SEARCH_DEFAULT_DIRS;
@@ -268,8 +274,8 @@ int sysgi_python_load(const wchar_t *home, char *err, size_t err_len,
     if (pinned)
       FreeLibrary(pinned);
     snprintf(err, err_len, "cannot load Python %ls: it lacks %zu of the %zu "
-             "Python functions sysgi needs (%s%s): %s", dll, missing,
-             sysgi_py_n_imports, names, missing > 6 ? ", ..." : "",
+             "Python functions %s needs (%s%s): %s", dll, missing,
+             sysgi_py_n_imports, o->product, names, missing > 6 ? ", ..." : "",
              py3[0] && !versioned[0]
                  ? "python3.dll forwards them to a python3XY.dll, and there "
                    "is no python3XY.dll next to it"
@@ -281,4 +287,29 @@ int sysgi_python_load(const wchar_t *home, char *err, size_t err_len,
     loaded[loaded_len - 1] = L'\0';
   }
   return 0;
+}
+
+/* UTF-8 <-> UTF-16 for sysgi_python_load_utf8: 0 on failure. */
+static int widen(const char *s, wchar_t *out, int len) {
+  return MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, out, len);
+}
+
+int sysgi_python_load_utf8(const char *home, const sysgi_pyload_opts *o,
+                           char *err, size_t err_len, char *loaded,
+                           size_t loaded_len) {
+  wchar_t whome[MAX_PATH], wloaded[MAX_PATH + 64];
+  if (!o)
+    o = &sysgi_exe_opts;
+  if (home && *home && !widen(home, whome, MAX_PATH)) {
+    snprintf(err, err_len, "cannot load Python from %s %s: not valid UTF-8 "
+             "or longer than %d characters", o->setting, home, MAX_PATH - 1);
+    return -1;
+  }
+  int rc = sysgi_python_load_opts(home && *home ? whome : NULL, o, err,
+                                  err_len, wloaded, MAX_PATH + 64);
+  if (rc == 0 && loaded && loaded_len &&
+      !WideCharToMultiByte(CP_UTF8, 0, wloaded, -1, loaded, (int)loaded_len,
+                           NULL, NULL))
+    loaded[0] = '\0';
+  return rc;
 }
