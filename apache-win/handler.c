@@ -232,7 +232,18 @@ void sysgi_ap_build_request(request_rec *r, const char *script,
   /* Always present, as in mod_wsgi: "" when the URL is the mount itself. */
   if (!apr_table_get(r->subprocess_env, "PATH_INFO"))
     apr_table_setn(r->subprocess_env, "PATH_INFO", "");
-  if (dc->pass_authorization == 1) {
+  /* mod_wsgi's WSGIMapHEADToGET, default Auto: a HEAD reaches the
+   * application as GET when an output filter (mod_deflate, ...) might
+   * change the headers a GET would get. */
+  if (r->header_only && r->method_number == M_GET &&
+      (dc->map_head_to_get == 1 ||
+       (dc->map_head_to_get != 0 && r->output_filters &&
+        r->output_filters->frec &&
+        r->output_filters->frec->ftype < AP_FTYPE_PROTOCOL)))
+    apr_table_setn(r->subprocess_env, "REQUEST_METHOD", "GET");
+  if (m && m->alias->pass_authorization != -1
+          ? m->alias->pass_authorization == 1
+          : dc->pass_authorization == 1) {
     const char *auth = apr_table_get(r->headers_in, "Authorization");
     if (auth)
       apr_table_setn(r->subprocess_env, "HTTP_AUTHORIZATION", auth);
@@ -284,6 +295,8 @@ void sysgi_ap_build_request(request_rec *r, const char *script,
 /* ---- the content handler ---------------------------------------------------- */
 
 int sysgi_ap_handler(request_rec *r) {
+  sysgi_dir_config *dc =
+      ap_get_module_config(r->per_dir_config, &sysgi_module);
   sysgi_request req;
   int rc;
 
@@ -309,6 +322,17 @@ int sysgi_ap_handler(request_rec *r) {
                   "mod_sysgi: path info '%s' rejected by AcceptPathInfo Off",
                   r->path_info);
     return HTTP_NOT_FOUND;
+  }
+  {
+    /* WSGIChunkedRequest Off: mod_wsgi's 411 (the default here is On:
+     * RFC 9112 requires a server to accept a chunked body). */
+    const char *te = apr_table_get(r->headers_in, "Transfer-Encoding");
+    if (te && dc->chunked_request == 0) {
+      ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                    "mod_sysgi: the request body is chunked, and "
+                    "WSGIChunkedRequest is Off: 411 Length Required");
+      return HTTP_LENGTH_REQUIRED;
+    }
   }
   if (sysgi_ap_runtime_check(r) != SYSGI_OK)
     return HTTP_SERVICE_UNAVAILABLE;

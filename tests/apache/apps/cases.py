@@ -187,6 +187,20 @@ def env(environ, start_response):
     return _reply(start_response, json.dumps(out), "application/json")
 
 
+def pyflags(environ, start_response):
+    """What WSGIPythonOptimize / HashSeed / Warnings made of Python."""
+    import warnings
+    try:
+        warnings.warn("sysgi-test", UserWarning)
+        is_error = False
+    except UserWarning:
+        is_error = True
+    out = {"optimize": sys.flags.optimize, "hash": hash("sysgi"),
+           "warnoptions": list(sys.warnoptions),
+           "userwarning_is_error": is_error}
+    return _reply(start_response, json.dumps(out), "application/json")
+
+
 # ---- bad applications ----------------------------------------------------
 
 class _RaiseInIter:
@@ -247,7 +261,7 @@ ROUTES = {
     "/hello": hello, "/echo": echo, "/errors": errors, "/file": file,
     "/cookies": cookies, "/status": status, "/cl_truncate": cl_truncate,
     "/stream": stream, "/slow_stream": slow_stream, "/abandon": abandon,
-    "/head": head, "/counter": counter, "/env": env,
+    "/head": head, "/counter": counter, "/env": env, "/pyflags": pyflags,
 }
 
 
