@@ -61,6 +61,13 @@ static int pass_status(sysgi_ap_conn *c, apr_status_t rv) {
   return rv == APR_SUCCESS ? SYSGI_OK : SYSGI_E_IO;
 }
 
+/* The request announces a body (which may be unread). */
+static int has_body(request_rec *r) {
+  const char *cl = apr_table_get(r->headers_in, "Content-Length");
+  return apr_table_get(r->headers_in, "Transfer-Encoding") != NULL ||
+         (cl && strcmp(cl, "0"));
+}
+
 static int send_head(void *conn, int status, const char *status_line,
                      const sysgi_header *h, size_t n, int64_t content_length) {
   sysgi_ap_conn *c = conn;
@@ -86,6 +93,12 @@ static int send_head(void *conn, int status, const char *status_line,
     c->declared = (apr_off_t)content_length;
   }
   c->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+  if (r->header_only && c->body != 2 && has_body(r))
+    /* A HEAD whose body the application has not read: httpd would read
+     * and discard it all before answering (and turn a half-closed or bad
+     * body into a 400). The answer goes out at once, as mod_wsgi's, and
+     * the connection closes after it, which spares the discard. */
+    r->connection->keepalive = AP_CONN_CLOSE;
   return SYSGI_OK;
 }
 

@@ -216,6 +216,13 @@ int sysgi_allow_access(const sysgi_request *req, const char *host);
 #define SYSGI_AUTH_NO_USER 2
 int sysgi_check_password(const sysgi_request *req, const char *user,
                          const char *password);
+/* The same, with mod_wsgi 4.x's third answer: check_password() returning a
+ * str grants access (1) and that str (latin-1) becomes the user's name,
+ * copied NUL-terminated into user_out (user_out[0] stays '\0' otherwise;
+ * a name that does not fit is an error of the script). */
+int sysgi_check_password_user(const sysgi_request *req, const char *user,
+                              const char *password, char *user_out,
+                              size_t user_out_len);
 
 /* groups_for_user(environ, user): on success stores a malloc'ed array of
  * malloc'ed group names in *groups and their count in *n_groups; free it

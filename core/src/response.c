@@ -515,11 +515,17 @@ static int run(sysgi_req *rq) {
   if (result)
     call_close(rq, result);
   if (status > 0 && !rq->is_head && !rq->send_failed &&
-      rq->content_length >= 0 && rq->body_sent < rq->content_length)
+      rq->content_length >= 0 && rq->body_sent < rq->content_length) {
+    /* The client waits for the missing bytes: on a kept-alive connection
+     * it would take the next response for them. Only closing the
+     * connection ends this response honestly. */
+    rq->short_body = 1;
     sysgi_log(rq, SYSGI_LOG_WARN, "sysgi: content length mismatch: the "
               "application of '%s' returned %lld of the %lld bytes its "
-              "Content-Length declared", r->script_filename,
-              (long long)rq->body_sent, (long long)rq->content_length);
+              "Content-Length declared; the connection is closed",
+              r->script_filename, (long long)rq->body_sent,
+              (long long)rq->content_length);
+  }
   if (status < 0) {
     if (!rq->head_sent) {
       send_500(rq);
@@ -569,7 +575,7 @@ static void rq_init(sysgi_req *rq, const sysgi_request *r, sysgi_interp *ip) {
   rq->arena.inline_used = 0;
   rq->arena.blocks = NULL;
   rq->body_sent = 0;
-  rq->truncated = rq->send_failed = 0;
+  rq->truncated = rq->send_failed = rq->short_body = 0;
   rq->free_tokens = NULL;
   for (int i = SYSGI_TOKEN_POOL; i-- > 0;) {
     rq->pool[i].heap = 0;
@@ -606,6 +612,8 @@ int sysgi_handle(const sysgi_request *r) {
   sysgi_interp_leave();
   if (rq.deferred)
     send_deferred(&rq);
+  if (rq.short_body && r->fe->abort)
+    r->fe->abort(r->conn); /* after the bytes there are went out */
   sysgi_arena_reset(&rq.arena);
   return rc;
 }

@@ -152,6 +152,9 @@ typedef struct sysgi_req {
   int64_t body_sent;
   int truncated;             /* stopped at the declared Content-Length  */
   int send_failed;           /* the client went away / I/O error        */
+  int short_body;            /* fewer bytes than the Content-Length: the
+                                connection must close (no response
+                                splitting on keep-alive)                */
 
   /* A response sent only once the interpreter has been left (one GIL
    * acquisition per request): the head, and the body of a small list or

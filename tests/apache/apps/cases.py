@@ -187,6 +187,31 @@ def env(environ, start_response):
     return _reply(start_response, json.dumps(out), "application/json")
 
 
+def cl_short(environ, start_response):
+    """Declares 10 bytes, sends 5 (?mode=list: one list, else a generator)."""
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", "10")])
+    if _qs(environ).get("mode") == "list":
+        return [b"01234"]
+
+    def gen():
+        yield b"012"
+        yield b"34"
+    return gen()
+
+
+def own_te(environ, start_response):
+    """Sets its own Transfer-Encoding (a hop-by-hop header) and sends the
+    body unchunked: the server must frame it itself."""
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Transfer-Encoding", "chunked")])
+
+    def gen():
+        yield b"hello "
+        yield b"world"
+    return gen()
+
+
 def pyflags(environ, start_response):
     """What WSGIPythonOptimize / HashSeed / Warnings made of Python."""
     import warnings
@@ -262,6 +287,7 @@ ROUTES = {
     "/cookies": cookies, "/status": status, "/cl_truncate": cl_truncate,
     "/stream": stream, "/slow_stream": slow_stream, "/abandon": abandon,
     "/head": head, "/counter": counter, "/env": env, "/pyflags": pyflags,
+    "/cl_short": cl_short, "/own_te": own_te,
 }
 
 
