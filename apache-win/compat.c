@@ -147,6 +147,7 @@ void sysgi_ap_compat_child_init(apr_pool_t *pchild, server_rec *s) {
   int i;
   if (!g)
     return;
+  sysgi_runtime_set_stdio(g->restrict_stdout == 1, g->restrict_stdin == 1);
   if (g->python_optimize)
     put_env(pchild, s, "PYTHONOPTIMIZE", g->python_optimize);
   if (g->python_hash_seed)

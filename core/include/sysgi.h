@@ -252,6 +252,14 @@ typedef struct sysgi_runtime_config {
  * through cfg->log and returned. */
 int sysgi_runtime_init(const sysgi_runtime_config *cfg);
 
+/* mod_wsgi's WSGIRestrictStdout / WSGIRestrictStdin (default off): with
+ * restrict_out, writing to sys.stdout raises OSError; with restrict_in,
+ * sys.stdin is replaced by an object whose reads raise OSError. Otherwise
+ * sys.stdout and sys.stderr of every interpreter write to the log, one
+ * entry per line (the request's log while one runs on the thread). Call
+ * before sysgi_runtime_init(). */
+void sysgi_runtime_set_stdio(int restrict_out, int restrict_in);
+
 /* Nonzero once sysgi_runtime_init() has succeeded. */
 int sysgi_runtime_ready(void);
 

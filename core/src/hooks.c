@@ -111,6 +111,7 @@ static int run_hook(const sysgi_request *r, const char *fn_name,
   rq->ip = ip;
   rq->owner = PyThread_get_thread_ident();
   rq->content_length = -1;
+  const sysgi_request *outer = sysgi__stdio_set_request(r);
   PyObject *fn = sysgi_script_get(ip, rq, r->script_filename,
                                   r->script_mtime_us, fn_name);
   PyObject *env = NULL, *is_https = NULL, *lookup = NULL, *args = NULL,
@@ -152,6 +153,7 @@ static int run_hook(const sysgi_request *r, const char *fn_name,
   Py_XDECREF(rq->input);
   Py_XDECREF(rq->errors);
   Py_XDECREF(fn);
+  sysgi__stdio_set_request(outer);
   sysgi_interp_leave();
   free(rq);
   return rc;

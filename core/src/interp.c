@@ -417,7 +417,7 @@ int sysgi_interp_setup(sysgi_interp *ip) {
     return -1;
   ip->format_exception = PyObject_GetAttrString(tb, "format_exception");
   Py_DECREF(tb);
-  if (!ip->format_exception)
+  if (!ip->format_exception || sysgi__stdio_install() < 0)
     return -1;
   return sysgi_environ_setup(ip);
 }

@@ -608,7 +608,9 @@ int sysgi_handle(const sysgi_request *r) {
     return rc;
   sysgi_req rq;
   rq_init(&rq, r, ip);
+  const sysgi_request *outer = sysgi__stdio_set_request(r);
   rc = run(&rq);
+  sysgi__stdio_set_request(outer);
   sysgi_interp_leave();
   if (rq.deferred)
     send_deferred(&rq);

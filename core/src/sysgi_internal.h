@@ -205,6 +205,14 @@ int sysgi_pyhome_resolve(const char *home, char *base, size_t base_len,
  * `rq` may be NULL: the runtime log is used. The _nogil variants are for
  * code that does not hold the GIL; the others release it around fe->log. */
 void sysgi_log(sysgi_req *rq, int level, const char *fmt, ...);
+
+/* stdio_log.c: sys.stdout/sys.stderr (and a restricted sys.stdin) of the
+ * current interpreter as error-log objects, sys.argv = ['mod_wsgi'].
+ * 0 or -1 (Python error set). */
+int sysgi__stdio_install(void);
+/* The request running on this thread, for what sys.stdout/stderr log;
+ * returns the previous one (restore it after). */
+const sysgi_request *sysgi__stdio_set_request(const sysgi_request *r);
 void sysgi_log_nogil(const sysgi_request *r, int level, const char *fmt, ...);
 /* Logs `what`, then the current Python exception with its traceback, one
  * line per log entry, and clears it. */

@@ -212,6 +212,35 @@ def own_te(environ, start_response):
     return gen()
 
 
+def stdio(environ, start_response):
+    """print() and sys.stderr go to the error log (?m=MARKER); reports what
+    the restricted streams raised."""
+    import threading
+    m = _qs(environ).get("m", "x")
+    out = {}
+    try:
+        print("stdout-%s line one" % m)
+        print("stdout-%s line two" % m, flush=True)
+        out["stdout"] = "ok"
+    except OSError as e:
+        out["stdout"] = str(e)
+    sys.stderr.write("stderr-%s one\nstderr-%s two\n" % (m, m))
+    t = threading.Thread(target=print, args=("thread-%s" % m,))
+    t.start()
+    t.join()
+    try:
+        sys.stdin.read()
+        out["stdin"] = "ok"
+    except (OSError, ValueError) as e:
+        out["stdin"] = str(e)
+    out["argv"] = sys.argv
+    try:
+        out["isatty"] = sys.stderr.isatty()
+    except OSError as e:
+        out["isatty"] = str(e)
+    return _reply(start_response, json.dumps(out), "application/json")
+
+
 def pyflags(environ, start_response):
     """What WSGIPythonOptimize / HashSeed / Warnings made of Python."""
     import warnings
@@ -286,7 +315,7 @@ ROUTES = {
     "/hello": hello, "/echo": echo, "/errors": errors, "/file": file,
     "/cookies": cookies, "/status": status, "/cl_truncate": cl_truncate,
     "/stream": stream, "/slow_stream": slow_stream, "/abandon": abandon,
-    "/head": head, "/counter": counter, "/env": env, "/pyflags": pyflags,
+    "/head": head, "/counter": counter, "/env": env, "/pyflags": pyflags, "/stdio": stdio,
     "/cl_short": cl_short, "/own_te": own_te,
 }
 
