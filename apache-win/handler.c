@@ -338,9 +338,14 @@ int sysgi_ap_handler(request_rec *r) {
     return HTTP_SERVICE_UNAVAILABLE;
 
   sysgi_ap_build_request(r, r->filename, NULL, NULL, &req);
+  /* A failure before the head is Apache's to answer (its page, or
+   * ErrorDocument 500), as with mod_wsgi. */
+  req.error_page_by_frontend = 1;
   rc = sysgi_handle(&req);
-  if (rc == SYSGI_OK)
-    return OK;
+  if (rc == SYSGI_OK) {
+    int ov = sysgi_ap_conn_override_status(req.conn);
+    return ov ? ov : OK;
+  }
   ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                 "mod_sysgi: %s failed before a response was sent: %s",
                 r->filename, sysgi_strerror(rc));

@@ -148,6 +148,9 @@ typedef struct sysgi_ap_conn sysgi_ap_conn;
 /* The per-request object behind sysgi_request.conn. */
 sysgi_ap_conn *sysgi_ap_conn_create(request_rec *r);
 const sysgi_frontend *sysgi_ap_frontend(void);
+/* The error status the application sent under WSGIErrorOverride On (the
+ * handler returns it to Apache), or 0. */
+int sysgi_ap_conn_override_status(const sysgi_ap_conn *c);
 /* Called once from post_config: picks up mod_ssl's optional functions. */
 void sysgi_ap_retrieve_ssl_fns(void);
 int sysgi_ap_log_level(int sysgi_level);

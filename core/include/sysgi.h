@@ -183,6 +183,13 @@ typedef struct sysgi_request {
   /* The front end's per-request pointer and callbacks. */
   void *conn;
   const sysgi_frontend *fe;
+
+  /* Added for mod_wsgi's behaviour (issue 13). Nonzero: when the
+   * application fails before the head is sent, the core sends nothing and
+   * sysgi_handle() returns SYSGI_E_APP, so the front end answers 500 its
+   * own way (Apache: its error page, ErrorDocument 500). Zero: the core
+   * sends its own 500 page. */
+  int error_page_by_frontend;
 } sysgi_request;
 
 /*

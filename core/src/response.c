@@ -527,7 +527,9 @@ static int run(sysgi_req *rq) {
               (long long)rq->content_length);
   }
   if (status < 0) {
-    if (!rq->head_sent) {
+    if (!rq->head_sent && r->error_page_by_frontend) {
+      rq->failed_early = 1; /* the front end answers */
+    } else if (!rq->head_sent) {
       send_500(rq);
       finish_sends(rq);
     } else if (r->fe->abort) {
@@ -575,7 +577,7 @@ static void rq_init(sysgi_req *rq, const sysgi_request *r, sysgi_interp *ip) {
   rq->arena.inline_used = 0;
   rq->arena.blocks = NULL;
   rq->body_sent = 0;
-  rq->truncated = rq->send_failed = rq->short_body = 0;
+  rq->truncated = rq->send_failed = rq->short_body = rq->failed_early = 0;
   rq->free_tokens = NULL;
   for (int i = SYSGI_TOKEN_POOL; i-- > 0;) {
     rq->pool[i].heap = 0;
@@ -611,6 +613,8 @@ int sysgi_handle(const sysgi_request *r) {
   const sysgi_request *outer = sysgi__stdio_set_request(r);
   rc = run(&rq);
   sysgi__stdio_set_request(outer);
+  if (rc == 0 && rq.failed_early)
+    rc = SYSGI_E_APP;
   sysgi_interp_leave();
   if (rq.deferred)
     send_deferred(&rq);

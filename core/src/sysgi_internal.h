@@ -155,6 +155,8 @@ typedef struct sysgi_req {
   int short_body;            /* fewer bytes than the Content-Length: the
                                 connection must close (no response
                                 splitting on keep-alive)                */
+  int failed_early;          /* failed before the head; the front end
+                                answers (error_page_by_frontend)        */
 
   /* A response sent only once the interpreter has been left (one GIL
    * acquisition per request): the head, and the body of a small list or

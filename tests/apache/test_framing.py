@@ -155,3 +155,43 @@ def test_check_password_returning_str_renames_the_user(servers):
     assert r.json()["REMOTE_USER"] == "carol.renamed"
     r = requests.get(srv.url + "/env", auth=("carol", "wrong"), timeout=60)
     assert r.status_code == 401
+
+
+# ---- errors go to Apache ------------------------------------------------------
+
+def test_failure_before_the_head_is_apaches_error_document(servers):
+    srv = servers.start(['ErrorDocument 500 "sysgi-test custom 500 page"'],
+                        CASES, wait_path="/hello")
+    for path in ("/bad/raise_in_app", "/bad/raise_in_iter",
+                 "/bad/no_start_response"):
+        r = requests.get(srv.url + path, timeout=60)
+        assert r.status_code == 500, path
+        assert r.text == "sysgi-test custom 500 page", (path, r.text)
+    # after the head, the connection is cut as before
+    assert requests.get(srv.url + "/hello", timeout=60).status_code == 200
+
+
+def test_failure_before_the_head_gets_apaches_own_page(servers):
+    srv = servers.start([], CASES, wait_path="/hello")
+    r = requests.get(srv.url + "/bad/raise_in_app", timeout=60)
+    assert r.status_code == 500
+    assert "<title>500 Internal Server Error</title>" in r.text
+
+
+# mod_wsgi 4.9 applies WSGIErrorOverride in daemon mode only (measured:
+# embedded, its On passes the application's page); mod_sysgi applies it.
+@pytest.mark.parametrize("override", [
+    pytest.param("On", marks=pytest.mark.sysgi_only), "Off"])
+def test_error_override(servers, override):
+    srv = servers.start(["WSGIErrorOverride %s" % override,
+                         'ErrorDocument 404 "sysgi-test custom 404 page"'],
+                        CASES, wait_path="/hello")
+    r = requests.get(srv.url + "/status?code=404+Not+Found", timeout=60)
+    assert r.status_code == 404
+    if override == "On":
+        assert r.text == "sysgi-test custom 404 page"
+    else:
+        assert r.text == "status 404 Not Found"
+    # a success status is the application's either way
+    r = requests.get(srv.url + "/status?code=201+Created", timeout=60)
+    assert r.status_code == 201 and r.text == "status 201 Created"
