@@ -10,6 +10,7 @@
 #include "mod_sysgi.h"
 
 #include "http_core.h"
+#include "ap_mpm.h"
 #include "apr_env.h"
 #include "apr_lib.h"
 #include "apr_strings.h"
@@ -148,6 +149,16 @@ void sysgi_ap_compat_child_init(apr_pool_t *pchild, server_rec *s) {
   if (!g)
     return;
   sysgi_runtime_set_stdio(g->restrict_stdout == 1, g->restrict_stdin == 1);
+  {
+    int procs = 1, threads = 1;
+    if (ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &procs) != APR_SUCCESS)
+      procs = 1;
+    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS ||
+        threads < 1)
+      threads = 1;
+    sysgi_runtime_set_server_info(ap_show_mpm(), sysgi_ap_version, procs,
+                                  threads);
+  }
   if (g->python_optimize)
     put_env(pchild, s, "PYTHONOPTIMIZE", g->python_optimize);
   if (g->python_hash_seed)

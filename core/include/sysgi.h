@@ -267,6 +267,15 @@ int sysgi_runtime_init(const sysgi_runtime_config *cfg);
  * before sysgi_runtime_init(). */
 void sysgi_runtime_set_stdio(int restrict_out, int restrict_in);
 
+/* What the `mod_wsgi` module reports (mpm_name, maximum_processes,
+ * threads_per_process). A non-empty server_version ("2.4.71") also gives
+ * every interpreter an `apache` module (version tuple, mpm_name, ...), as
+ * under mod_wsgi. Call before sysgi_runtime_init(). */
+void sysgi_runtime_set_server_info(const char *mpm_name,
+                                   const char *server_version,
+                                   int max_processes,
+                                   int threads_per_process);
+
 /* Nonzero once sysgi_runtime_init() has succeeded. */
 int sysgi_runtime_ready(void);
 

@@ -493,6 +493,7 @@ static int run(sysgi_req *rq) {
     log_app_error(rq, "cannot build the WSGI environ for script");
     status = -1;
   } else {
+    sysgi__modwsgi_call(rq, rq->ip->mw_started, env);
     result = PyObject_Call(app, args, NULL);
     if (!result) {
       log_app_error(rq, "Exception occurred processing WSGI script");
@@ -536,6 +537,8 @@ static int run(sysgi_req *rq) {
       SYSGI_NOGIL(r->fe->abort(r->conn));
     }
   }
+  if (args)
+    sysgi__modwsgi_call(rq, rq->ip->mw_finished, env);
   sysgi_responder_detach(rq->responder);
   sysgi_input_detach(rq->input);
   sysgi_errors_detach(rq->errors);

@@ -96,6 +96,8 @@ typedef struct sysgi_interp {
   sysgi_keycache_entry keycache[SYSGI_KEYCACHE_SIZE];
   size_t keycache_used;
   sysgi_keyptr_entry keyptr[SYSGI_KEYCACHE_SIZE];
+  /* the mod_wsgi module's per-request hooks (modwsgi_module.c) */
+  PyObject *mw_started, *mw_finished;
 } sysgi_interp;
 
 /* ---- send tokens ---------------------------------------------------------- */
@@ -212,6 +214,11 @@ void sysgi_log(sysgi_req *rq, int level, const char *fmt, ...);
  * current interpreter as error-log objects, sys.argv = ['mod_wsgi'].
  * 0 or -1 (Python error set). */
 int sysgi__stdio_install(void);
+/* modwsgi_module.c: sys.modules['mod_wsgi'] (and 'apache') of `ip`'s
+ * interpreter; 0 or -1 (Python error set). */
+int sysgi__modwsgi_install(struct sysgi_interp *ip);
+/* Calls ip->mw_started / mw_finished with the environ (errors logged). */
+void sysgi__modwsgi_call(struct sysgi_req *rq, PyObject *fn, PyObject *env);
 /* The request running on this thread, for what sys.stdout/stderr log;
  * returns the previous one (restore it after). */
 const sysgi_request *sysgi__stdio_set_request(const sysgi_request *r);

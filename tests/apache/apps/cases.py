@@ -241,6 +241,40 @@ def stdio(environ, start_response):
     return _reply(start_response, json.dumps(out), "application/json")
 
 
+_EVENTS = []
+
+
+def modwsgi(environ, start_response):
+    """What `import mod_wsgi` / `import apache` give an application."""
+    import mod_wsgi
+    import apache
+    if not _EVENTS:
+        _EVENTS.append("subscribed")
+        mod_wsgi.subscribe_events(lambda name, **kw: _EVENTS.append(name))
+        mod_wsgi.subscribe_shutdown(lambda name, **kw: None)
+    rid = environ.get("mod_wsgi.request_id")
+    data = mod_wsgi.request_data()
+    data["mark"] = 1
+    out = {"version": list(mod_wsgi.version),
+           "process_group": mod_wsgi.process_group,
+           "application_group": mod_wsgi.application_group,
+           "env_group": environ["mod_wsgi.application_group"],
+           "maximum_processes": mod_wsgi.maximum_processes,
+           "threads_per_process": mod_wsgi.threads_per_process,
+           "mpm_name": getattr(mod_wsgi, "mpm_name", None),
+           "apache_mpm_name": getattr(apache, "mpm_name", None),
+           "apache_attrs": sorted(a for a in dir(apache) if not a.startswith("_")),
+           "attrs": sorted(a for a in dir(mod_wsgi) if not a.startswith("_")),
+           "active": rid in mod_wsgi.active_requests
+           and mod_wsgi.active_requests[rid] is data,
+           "request_metrics": isinstance(mod_wsgi.request_metrics(), dict),
+           "process_metrics_pid": mod_wsgi.process_metrics()["pid"] == os.getpid(),
+           "server_metrics": mod_wsgi.server_metrics(),
+           "events": list(_EVENTS),
+           "apache_version": list(apache.version)}
+    return _reply(start_response, json.dumps(out), "application/json")
+
+
 def pyflags(environ, start_response):
     """What WSGIPythonOptimize / HashSeed / Warnings made of Python."""
     import warnings
@@ -316,6 +350,7 @@ ROUTES = {
     "/cookies": cookies, "/status": status, "/cl_truncate": cl_truncate,
     "/stream": stream, "/slow_stream": slow_stream, "/abandon": abandon,
     "/head": head, "/counter": counter, "/env": env, "/pyflags": pyflags, "/stdio": stdio,
+    "/modwsgi": modwsgi,
     "/cl_short": cl_short, "/own_te": own_te,
 }
 
