@@ -37,3 +37,10 @@ def test_mod_wsgi_module(servers, group, module_kind):
     assert seen[0] == "subscribed" and "request_started" in seen[1:]
     assert len(r["version"]) == 3 and all(isinstance(x, int) for x in r["version"])
     assert r["apache_version"][:2] == [2, 4]
+
+
+def test_errors_and_input_streams(main_server):
+    r = requests.get(main_server.url + "/streams", timeout=60).json()
+    assert r == {"isatty": False, "closed": False, "encoding": "utf-8",
+                 "name": "<wsgi.errors>", "fileno": "OSError",
+                 "input_close": None}

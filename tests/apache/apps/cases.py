@@ -275,6 +275,20 @@ def modwsgi(environ, start_response):
     return _reply(start_response, json.dumps(out), "application/json")
 
 
+def streams(environ, start_response):
+    """wsgi.errors / wsgi.input as mod_wsgi 4's (issue 13)."""
+    e = environ["wsgi.errors"]
+    try:
+        e.fileno()
+        fileno = "no error"
+    except OSError:   # mod_wsgi: OSError; ours: io.UnsupportedOperation
+        fileno = "OSError"
+    out = {"isatty": e.isatty(), "closed": e.closed, "encoding": e.encoding,
+           "name": e.name, "fileno": fileno,
+           "input_close": environ["wsgi.input"].close()}
+    return _reply(start_response, json.dumps(out), "application/json")
+
+
 def pyflags(environ, start_response):
     """What WSGIPythonOptimize / HashSeed / Warnings made of Python."""
     import warnings
@@ -350,7 +364,7 @@ ROUTES = {
     "/cookies": cookies, "/status": status, "/cl_truncate": cl_truncate,
     "/stream": stream, "/slow_stream": slow_stream, "/abandon": abandon,
     "/head": head, "/counter": counter, "/env": env, "/pyflags": pyflags, "/stdio": stdio,
-    "/modwsgi": modwsgi,
+    "/modwsgi": modwsgi, "/streams": streams,
     "/cl_short": cl_short, "/own_te": own_te,
 }
 
