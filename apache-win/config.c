@@ -107,6 +107,8 @@ void *sysgi_merge_dir_config(apr_pool_t *p, void *basev, void *addv) {
   PICK_FLAG(chunked_request);
   PICK_FLAG(error_override);
   PICK_FLAG(map_head_to_get);
+  PICK(trusted_proxy_headers);
+  PICK(trusted_proxies);
 #undef PICK
 #undef PICK_FLAG
   return c;
@@ -517,6 +519,13 @@ const command_rec sysgi_directives[] = {
                  "On: writing to sys.stdout raises IOError"),
     AP_INIT_FLAG("WSGIRestrictStdin", sysgi_ap_set_restrict, NULL, RSRC_CONF,
                  "On: reading sys.stdin raises IOError"),
+    AP_INIT_RAW_ARGS("WSGITrustedProxyHeaders",
+                     sysgi_ap_set_trusted_proxy_headers, NULL,
+                     RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                     "proxy headers (X-Forwarded-For, ...) to trust"),
+    AP_INIT_RAW_ARGS("WSGITrustedProxies", sysgi_ap_set_trusted_proxies, NULL,
+                     RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                     "addresses or networks (10.0.0.0/8) of trusted proxies"),
     AP_INIT_RAW_ARGS("<WSGIInterpreterOptions", sysgi_ap_interpreter_options,
                      NULL, RSRC_CONF | EXEC_ON_READ, "mod_wsgi 6: skipped"),
     AP_INIT_RAW_ARGS("WSGIAcceptMutex", sysgi_ap_no_effect,
@@ -581,12 +590,6 @@ const command_rec sysgi_directives[] = {
                      "mod_wsgi compatibility: no effect"),
     AP_INIT_RAW_ARGS("WSGITelemetryOptions", sysgi_ap_no_effect,
                      (void *)"mod_wsgi 6's telemetry", RSRC_CONF,
-                     "mod_wsgi compatibility: no effect"),
-    AP_INIT_RAW_ARGS("WSGITrustedProxies", sysgi_ap_no_effect,
-                     (void *)"not implemented yet: X-Forwarded-* headers are passed to the application unchanged", OR_FILEINFO,
-                     "mod_wsgi compatibility: no effect"),
-    AP_INIT_RAW_ARGS("WSGITrustedProxyHeaders", sysgi_ap_no_effect,
-                     (void *)"not implemented yet: X-Forwarded-* headers are passed to the application unchanged", OR_FILEINFO,
                      "mod_wsgi compatibility: no effect"),
     AP_INIT_RAW_ARGS("WSGIHandlerScript", sysgi_ap_no_effect,
                      (void *)"not implemented yet: the handler it names is not served by mod_sysgi", ACCESS_CONF | RSRC_CONF,

@@ -232,6 +232,7 @@ void sysgi_ap_build_request(request_rec *r, const char *script,
   /* Always present, as in mod_wsgi: "" when the URL is the mount itself. */
   if (!apr_table_get(r->subprocess_env, "PATH_INFO"))
     apr_table_setn(r->subprocess_env, "PATH_INFO", "");
+  sysgi_ap_apply_proxy_headers(r, dc);
   /* mod_wsgi's WSGIMapHEADToGET, default Auto: a HEAD reaches the
    * application as GET when an output filter (mod_deflate, ...) might
    * change the headers a GET would get. */

@@ -62,6 +62,8 @@ typedef struct sysgi_dir_config {
   int chunked_request;           /* -1 unset (WSGIChunkedRequest, on) */
   int error_override;            /* -1 unset (WSGIErrorOverride, off) */
   int map_head_to_get;           /* -1 unset, 0 Off, 1 On, 2 Auto     */
+  apr_array_header_t *trusted_proxy_headers; /* of "HTTP_X_..." (proxy.c) */
+  apr_array_header_t *trusted_proxies;       /* of apr_ipsubnet_t *        */
 } sysgi_dir_config;
 
 /* Process-wide (global scope only), reset before each configuration read. */
@@ -112,6 +114,16 @@ void sysgi_ap_log_notices(server_rec *s);
 void sysgi_ap_compat_child_init(apr_pool_t *pchild, server_rec *s);
 /* Records a notice "FILE:LINE: DIRECTIVE: message". */
 void sysgi_ap_notice(cmd_parms *cmd, const char *msg);
+
+/* ---- WSGITrustedProxyHeaders / WSGITrustedProxies (proxy.c) ------------ */
+
+const char *sysgi_ap_set_trusted_proxy_headers(cmd_parms *cmd, void *mconfig,
+                                               const char *args);
+const char *sysgi_ap_set_trusted_proxies(cmd_parms *cmd, void *mconfig,
+                                         const char *args);
+/* Rewrites r->subprocess_env (after ap_add_cgi_vars) from the trusted
+ * proxy headers, and removes their untrusted synonyms. */
+void sysgi_ap_apply_proxy_headers(request_rec *r, const sysgi_dir_config *dc);
 
 /* ---- runtime (runtime.c): Python per child process --------------------- */
 
