@@ -109,6 +109,11 @@ void *sysgi_merge_dir_config(apr_pool_t *p, void *basev, void *addv) {
   PICK_FLAG(map_head_to_get);
   PICK(trusted_proxy_headers);
   PICK(trusted_proxies);
+  c->handler_scripts =
+      add->handler_scripts && base->handler_scripts
+          ? apr_hash_overlay(p, add->handler_scripts, base->handler_scripts)
+          : add->handler_scripts ? add->handler_scripts
+                                 : base->handler_scripts;
 #undef PICK
 #undef PICK_FLAG
   return c;
@@ -294,6 +299,29 @@ static const char *set_script(cmd_parms *cmd, void *mconfig,
   if ((err = parse_options(cmd, &args, &s->application_group, NULL, 0, NULL)))
     return err;
   *(sysgi_script **)((char *)dc + (size_t)cmd->info) = s;
+  return NULL;
+}
+
+/* WSGIHandlerScript NAME FILE [application-group=G] [process-group=...]:
+ * a request whose handler is NAME (SetHandler, AddHandler) runs FILE's
+ * handle_request() (mod_wsgi's name) for the requested file
+ * (mod_wsgi.handler_script). */
+static const char *set_handler_script(cmd_parms *cmd, void *mconfig,
+                                      const char *args) {
+  sysgi_dir_config *dc = mconfig;
+  sysgi_script *s = apr_pcalloc(cmd->pool, sizeof(*s));
+  const char *name = ap_getword_conf(cmd->pool, &args);
+  const char *file = ap_getword_conf(cmd->pool, &args), *err;
+  if (!*name || !*file)
+    return apr_psprintf(cmd->pool, "%s needs a handler name and a script "
+                        "file", cmd->cmd->name);
+  if ((err = server_root_file(cmd, file, &s->filename)))
+    return err;
+  if ((err = parse_options(cmd, &args, &s->application_group, NULL, 1, NULL)))
+    return err;
+  if (!dc->handler_scripts)
+    dc->handler_scripts = apr_hash_make(cmd->pool);
+  apr_hash_set(dc->handler_scripts, name, APR_HASH_KEY_STRING, s);
   return NULL;
 }
 
@@ -591,9 +619,10 @@ const command_rec sysgi_directives[] = {
     AP_INIT_RAW_ARGS("WSGITelemetryOptions", sysgi_ap_no_effect,
                      (void *)"mod_wsgi 6's telemetry", RSRC_CONF,
                      "mod_wsgi compatibility: no effect"),
-    AP_INIT_RAW_ARGS("WSGIHandlerScript", sysgi_ap_no_effect,
-                     (void *)"not implemented yet: the handler it names is not served by mod_sysgi", ACCESS_CONF | RSRC_CONF,
-                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGIHandlerScript", set_handler_script, NULL,
+                     RSRC_CONF | ACCESS_CONF,
+                     "handler-name script-file [application-group=...]: "
+                     "requests with that handler run the script"),
     AP_INIT_RAW_ARGS("WSGIDispatchScript", sysgi_ap_no_effect,
                      (void *)"not implemented yet: the application group, callable and process group come from the other directives", ACCESS_CONF | RSRC_CONF,
                      "mod_wsgi compatibility: no effect"),

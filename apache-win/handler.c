@@ -184,7 +184,8 @@ static void add_modwsgi_vars(request_rec *r, const char *group,
   put(e, "mod_wsgi.application_group", group);
   put(e, "mod_wsgi.callable_object", callable);
   put(e, "mod_wsgi.enable_sendfile", sendfile ? "1" : "0");
-  put(e, "mod_wsgi.handler_script", "");
+  v = apr_table_get(r->notes, "sysgi-handler-script");
+  put(e, "mod_wsgi.handler_script", v ? v : "");
   put(e, "mod_wsgi.ignore_activity", "0");
   put(e, "mod_wsgi.listener_host",
       c->local_addr->hostname ? c->local_addr->hostname : "");
@@ -299,19 +300,25 @@ int sysgi_ap_handler(request_rec *r) {
   sysgi_dir_config *dc =
       ap_get_module_config(r->per_dir_config, &sysgi_module);
   sysgi_request req;
+  const sysgi_script *hs = NULL;
   int rc;
 
-  if (!r->handler || (strcmp(r->handler, SYSGI_HANDLER) &&
-                      strcmp(r->handler, SYSGI_HANDLER_MIME)))
+  /* WSGIHandlerScript: the handler's script serves the requested file. */
+  if (r->handler && dc->handler_scripts)
+    hs = apr_hash_get(dc->handler_scripts, r->handler, APR_HASH_KEY_STRING);
+  if (!hs && (!r->handler || (strcmp(r->handler, SYSGI_HANDLER) &&
+                              strcmp(r->handler, SYSGI_HANDLER_MIME))))
     return DECLINED;
 
-  if (r->finfo.filetype == APR_NOFILE) {
+  /* A handler script decides about the requested resource itself (it may
+   * be virtual), as in mod_wsgi. */
+  if (!hs && r->finfo.filetype == APR_NOFILE) {
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                   "mod_sysgi: target WSGI script not found or unable to "
                   "stat: %s", r->filename);
     return HTTP_NOT_FOUND;
   }
-  if (r->finfo.filetype != APR_REG) {
+  if (!hs && r->finfo.filetype != APR_REG) {
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                   "mod_sysgi: target WSGI script is not a regular file "
                   "(a directory?): %s", r->filename);
@@ -338,7 +345,11 @@ int sysgi_ap_handler(request_rec *r) {
   if (sysgi_ap_runtime_check(r) != SYSGI_OK)
     return HTTP_SERVICE_UNAVAILABLE;
 
-  sysgi_ap_build_request(r, r->filename, NULL, NULL, &req);
+  if (hs)
+    apr_table_setn(r->notes, "sysgi-handler-script", hs->filename);
+  sysgi_ap_build_request(r, hs ? hs->filename : r->filename,
+                         hs ? hs->application_group : NULL,
+                         hs ? "handle_request" : NULL, &req); /* mod_wsgi's */
   /* A failure before the head is Apache's to answer (its page, or
    * ErrorDocument 500), as with mod_wsgi. */
   req.error_page_by_frontend = 1;

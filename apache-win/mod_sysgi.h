@@ -10,6 +10,7 @@
 #include "http_config.h"
 #include "http_log.h"
 #include "apr_tables.h"
+#include "apr_hash.h"
 
 #include "sysgi.h"
 #include "sysgi_config.h"
@@ -64,6 +65,7 @@ typedef struct sysgi_dir_config {
   int map_head_to_get;           /* -1 unset, 0 Off, 1 On, 2 Auto     */
   apr_array_header_t *trusted_proxy_headers; /* of "HTTP_X_..." (proxy.c) */
   apr_array_header_t *trusted_proxies;       /* of apr_ipsubnet_t *        */
+  apr_hash_t *handler_scripts;   /* WSGIHandlerScript: name -> sysgi_script* */
 } sysgi_dir_config;
 
 /* Process-wide (global scope only), reset before each configuration read. */

@@ -213,3 +213,29 @@ def test_map_head_to_get_on(servers):
     srv2 = servers.start(["WSGIMapHEADToGET Off"], CASES, wait_path="/hello")
     r = requests.head(srv2.url + "/head", timeout=60)
     assert r.status_code == 200 and r.headers["X-Method"] == "HEAD"
+
+
+def test_handler_script_serves_files_of_its_handler(servers):
+    site = servers.site("pages")
+    handler = os.path.join(site, "handler.py")
+    with open(handler, "w") as f:
+        f.write("def handle_request(environ, start_response):\n"
+                "    with open(environ['SCRIPT_FILENAME'], 'rb') as f:\n"
+                "        body = f.read().upper()\n"
+                "    start_response('200 OK', [('Content-Type', 'text/plain'),\n"
+                "        ('X-Handler', environ['mod_wsgi.handler_script'])])\n"
+                "    return [body]\n")
+    with open(os.path.join(site, "a.page"), "w") as f:
+        f.write("hello page\n")
+    for n in os.listdir(site):
+        os.chmod(os.path.join(site, n), 0o644)
+    srv = servers.start([
+        "WSGIHandlerScript page-handler %s" % handler,
+        "Alias /pages %s" % site,
+        "<Directory %s>\n  Require all granted\n  AddHandler page-handler .page\n"
+        "</Directory>" % site], None, wait_path=None)
+    r = requests.get(srv.url + "/pages/a.page", timeout=60)
+    assert r.status_code == 200 and r.text == "HELLO PAGE\n"
+    assert r.headers["X-Handler"] == handler
+    # the handler decides about a missing file (this one fails: 500)
+    assert requests.get(srv.url + "/pages/missing.page", timeout=60).status_code == 500
