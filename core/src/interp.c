@@ -152,6 +152,8 @@ static void teardown(sysgi_interp *ip) {
   Py_CLEAR(ip->ssl_fn_type);
   Py_CLEAR(ip->mw_started);
   Py_CLEAR(ip->mw_finished);
+  Py_CLEAR(ip->mw_subscribers);
+  Py_CLEAR(ip->mw_response);
 }
 
 /* Creates sub-interpreter `name`. Called with groups_lock held, GIL not

@@ -75,6 +75,11 @@ static const char src[] =
     "    if _subscribers:\n"
     "        _publish('request_finished', request_id=rid,\n"
     "                 request_data=data, application_finish=_time.time())\n"
+    "def _response_started(status, headers, exc_info):\n"
+    "    _publish('response_started',\n"
+    "             request_data=getattr(_local, 'data', None),\n"
+    "             response_status=status, response_headers=headers,\n"
+    "             exception_info=exc_info)\n"
     "def request_metrics():\n"
     "    return {'request_count': _counts[0],\n"
     "            'active_requests': len(active_requests),\n"
@@ -156,12 +161,19 @@ int sysgi__modwsgi_install(sysgi_interp *ip) {
   Py_DECREF(r);
   ip->mw_started = PyDict_GetItemString(d, "_request_started");
   ip->mw_finished = PyDict_GetItemString(d, "_request_finished");
-  if (!ip->mw_started || !ip->mw_finished) {
+  ip->mw_response = PyDict_GetItemString(d, "_response_started");
+  ip->mw_subscribers = PyDict_GetItemString(d, "_subscribers");
+  if (!ip->mw_started || !ip->mw_finished || !ip->mw_response ||
+      !ip->mw_subscribers || !PyList_Check(ip->mw_subscribers)) {
+    ip->mw_started = ip->mw_finished = ip->mw_response = NULL;
+    ip->mw_subscribers = NULL;
     PyErr_SetString(PyExc_RuntimeError, "mod_wsgi module incomplete");
     return -1;
   }
   Py_INCREF(ip->mw_started);
   Py_INCREF(ip->mw_finished);
+  Py_INCREF(ip->mw_response);
+  Py_INCREF(ip->mw_subscribers);
   if (!info.server_version[0])
     return 0; /* not Apache: no `apache` module */
   d = new_module(ip, "apache");
@@ -183,4 +195,17 @@ void sysgi__modwsgi_call(sysgi_req *rq, PyObject *fn, PyObject *env) {
     sysgi_log_exception(rq, "sysgi: the mod_wsgi module's request hook "
                             "failed");
   Py_XDECREF(r);
+}
+
+int sysgi__modwsgi_response_started(sysgi_req *rq, PyObject *status,
+                                    PyObject *headers, PyObject *exc_info) {
+  sysgi_interp *ip = rq->ip;
+  if (!ip->mw_subscribers || PyList_Size(ip->mw_subscribers) <= 0)
+    return 0;
+  PyObject *r = PyObject_CallFunctionObjArgs(ip->mw_response, status, headers,
+                                             exc_info, NULL);
+  if (!r) /* _publish logs a subscriber's error itself: this is ours */
+    return -1;
+  Py_DECREF(r);
+  return 0;
 }

@@ -97,7 +97,7 @@ typedef struct sysgi_interp {
   size_t keycache_used;
   sysgi_keyptr_entry keyptr[SYSGI_KEYCACHE_SIZE];
   /* the mod_wsgi module's per-request hooks (modwsgi_module.c) */
-  PyObject *mw_started, *mw_finished;
+  PyObject *mw_started, *mw_finished, *mw_subscribers, *mw_response;
 } sysgi_interp;
 
 /* ---- send tokens ---------------------------------------------------------- */
@@ -217,6 +217,10 @@ int sysgi__stdio_install(void);
 /* modwsgi_module.c: sys.modules['mod_wsgi'] (and 'apache') of `ip`'s
  * interpreter; 0 or -1 (Python error set). */
 int sysgi__modwsgi_install(struct sysgi_interp *ip);
+/* mod_wsgi's 'response_started' event, published only when an
+ * application subscribed (one list size check otherwise). 0 or -1. */
+int sysgi__modwsgi_response_started(struct sysgi_req *rq, PyObject *status,
+                                    PyObject *headers, PyObject *exc_info);
 /* Calls ip->mw_started / mw_finished with the environ (errors logged). */
 void sysgi__modwsgi_call(struct sysgi_req *rq, PyObject *fn, PyObject *env);
 /* The request running on this thread, for what sys.stdout/stderr log;
