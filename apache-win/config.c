@@ -101,6 +101,7 @@ void *sysgi_merge_dir_config(apr_pool_t *p, void *basev, void *addv) {
   PICK(access_script);
   PICK(auth_user_script);
   PICK(auth_group_script);
+  PICK(dispatch_script);
   PICK_FLAG(enable_sendfile);
   PICK_FLAG(pass_authorization);
   PICK_FLAG(script_reloading);
@@ -623,7 +624,9 @@ const command_rec sysgi_directives[] = {
                      RSRC_CONF | ACCESS_CONF,
                      "handler-name script-file [application-group=...]: "
                      "requests with that handler run the script"),
-    AP_INIT_RAW_ARGS("WSGIDispatchScript", sysgi_ap_no_effect,
-                     (void *)"not implemented yet: the application group, callable and process group come from the other directives", ACCESS_CONF | RSRC_CONF,
-                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGIDispatchScript", set_script,
+                     (void *)APR_OFFSETOF(sysgi_dir_config, dispatch_script),
+                     RSRC_CONF | ACCESS_CONF,
+                     "script-file [application-group=...]: chooses the "
+                     "application group and callable per request"),
     {NULL}};

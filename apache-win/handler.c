@@ -347,9 +347,33 @@ int sysgi_ap_handler(request_rec *r) {
 
   if (hs)
     apr_table_setn(r->notes, "sysgi-handler-script", hs->filename);
-  sysgi_ap_build_request(r, hs ? hs->filename : r->filename,
-                         hs ? hs->application_group : NULL,
-                         hs ? "handle_request" : NULL, &req); /* mod_wsgi's */
+  {
+    const char *group = hs ? hs->application_group : NULL;
+    const char *callable = hs ? "handle_request" : NULL; /* mod_wsgi's */
+    char dgroup[512], dcallable[256];
+    if (dc->dispatch_script) {
+      /* WSGIDispatchScript runs first, in its own group (default: the
+       * main interpreter), with the request's environ. */
+      sysgi_request dreq;
+      const char *g = dc->dispatch_script->application_group;
+      sysgi_ap_build_request(r, dc->dispatch_script->filename,
+                             g ? g : "%{GLOBAL}", "application", &dreq);
+      rc = sysgi_dispatch(&dreq, dgroup, sizeof dgroup, dcallable,
+                          sizeof dcallable);
+      if (rc != SYSGI_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "mod_sysgi: WSGIDispatchScript %s failed: %s",
+                      dc->dispatch_script->filename, sysgi_strerror(rc));
+        return HTTP_INTERNAL_SERVER_ERROR;
+      }
+      if (dgroup[0])
+        group = dgroup;
+      if (dcallable[0])
+        callable = dcallable;
+    }
+    sysgi_ap_build_request(r, hs ? hs->filename : r->filename, group,
+                           callable, &req);
+  }
   /* A failure before the head is Apache's to answer (its page, or
    * ErrorDocument 500), as with mod_wsgi. */
   req.error_page_by_frontend = 1;

@@ -66,6 +66,7 @@ typedef struct sysgi_dir_config {
   apr_array_header_t *trusted_proxy_headers; /* of "HTTP_X_..." (proxy.c) */
   apr_array_header_t *trusted_proxies;       /* of apr_ipsubnet_t *        */
   apr_hash_t *handler_scripts;   /* WSGIHandlerScript: name -> sysgi_script* */
+  sysgi_script *dispatch_script; /* WSGIDispatchScript                  */
 } sysgi_dir_config;
 
 /* Process-wide (global scope only), reset before each configuration read. */

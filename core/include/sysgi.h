@@ -223,6 +223,15 @@ int sysgi_allow_access(const sysgi_request *req, const char *host);
 #define SYSGI_AUTH_NO_USER 2
 int sysgi_check_password(const sysgi_request *req, const char *user,
                          const char *password);
+/* WSGIDispatchScript: runs the optional application_group(environ),
+ * callable_object(environ) and process_group(environ) of req's script (in
+ * req's application group). An override is copied NUL-terminated into
+ * group / callable ('' returned by application_group() is "%{GLOBAL}");
+ * "" means no override. A process_group() other than ''/None is an error
+ * (no daemon groups in-process). 0 or a negative error (logged). */
+int sysgi_dispatch(const sysgi_request *req, char *group, size_t group_len,
+                   char *callable, size_t callable_len);
+
 /* The same, with mod_wsgi 4.x's third answer: check_password() returning a
  * str grants access (1) and that str (latin-1) becomes the user's name,
  * copied NUL-terminated into user_out (user_out[0] stays '\0' otherwise;

@@ -239,3 +239,25 @@ def test_handler_script_serves_files_of_its_handler(servers):
     assert r.headers["X-Handler"] == handler
     # the handler decides about a missing file (this one fails: 500)
     assert requests.get(srv.url + "/pages/missing.page", timeout=60).status_code == 500
+
+
+def test_dispatch_script_chooses_group_and_callable(servers):
+    site = servers.site("dispatch")
+    script = os.path.join(site, "dispatch.py")
+    with open(script, "w") as f:
+        f.write("def application_group(environ):\n"
+                "    return 'dispatched' if 'grp' in environ['QUERY_STRING'] else None\n"
+                "def callable_object(environ):\n"
+                "    return 'my_app' if 'mine' in environ['QUERY_STRING'] else None\n")
+    os.chmod(script, 0o644)
+    other = os.path.join(APPS, "other_callable.py")
+    srv = servers.start(["WSGIDispatchScript %s" % script,
+                         "WSGIScriptAlias /c %s" % CASES,
+                         "WSGIScriptAlias /o %s" % other], None,
+                        wait_path=None)
+    r = requests.get(srv.url + "/c/counter", timeout=60).json()
+    assert r["group"] == "127.0.0.1:%d|/c" % srv.port   # no override
+    r = requests.get(srv.url + "/c/counter?grp", timeout=60).json()
+    assert r["group"] == "dispatched"
+    assert requests.get(srv.url + "/o/?mine", timeout=60).text == "my_app"
+    assert requests.get(srv.url + "/o/", timeout=60).text == "application"
