@@ -71,7 +71,13 @@ static authn_status check_password(request_rec *r, const char *user,
   int rc;
   if (prepare(r, dc->auth_user_script, "AuthBasicProvider wsgi", &req))
     return AUTH_GENERAL_ERROR;
-  rc = sysgi_check_password(&req, user, password);
+  {
+    char renamed[1024];
+    rc = sysgi_check_password_user(&req, user, password, renamed,
+                                   sizeof renamed);
+    if (rc == 1 && renamed[0])
+      r->user = apr_pstrdup(r->pool, renamed);
+  }
   switch (rc) {
   case 1:
     return AUTH_GRANTED;

@@ -20,6 +20,10 @@ void sysgi_reset_globals(apr_pool_t *pconf) {
   sysgi_globals->python_path = apr_array_make(pconf, 4, sizeof(const char *));
   sysgi_globals->import_scripts = apr_array_make(pconf, 2, sizeof(sysgi_script));
   sysgi_globals->case_sensitivity = -1;
+  sysgi_globals->python_warnings =
+      apr_array_make(pconf, 2, sizeof(const char *));
+  sysgi_globals->restrict_stdout = sysgi_globals->restrict_stdin = -1;
+  sysgi_globals->notices = apr_array_make(pconf, 4, sizeof(const char *));
 }
 
 int sysgi_ap_case_insensitive(void) {
@@ -81,6 +85,9 @@ void *sysgi_create_dir_config(apr_pool_t *p, char *dir) {
   c->enable_sendfile = -1;
   c->pass_authorization = -1;
   c->script_reloading = -1;
+  c->chunked_request = -1;
+  c->error_override = -1;
+  c->map_head_to_get = -1;
   return c;
 }
 
@@ -94,9 +101,20 @@ void *sysgi_merge_dir_config(apr_pool_t *p, void *basev, void *addv) {
   PICK(access_script);
   PICK(auth_user_script);
   PICK(auth_group_script);
+  PICK(dispatch_script);
   PICK_FLAG(enable_sendfile);
   PICK_FLAG(pass_authorization);
   PICK_FLAG(script_reloading);
+  PICK_FLAG(chunked_request);
+  PICK_FLAG(error_override);
+  PICK_FLAG(map_head_to_get);
+  PICK(trusted_proxy_headers);
+  PICK(trusted_proxies);
+  c->handler_scripts =
+      add->handler_scripts && base->handler_scripts
+          ? apr_hash_overlay(p, add->handler_scripts, base->handler_scripts)
+          : add->handler_scripts ? add->handler_scripts
+                                 : base->handler_scripts;
 #undef PICK
 #undef PICK_FLAG
   return c;
@@ -154,7 +172,7 @@ static const char *server_root_file(cmd_parms *cmd, const char *name,
  * are given by non-NULL out-pointers. */
 static const char *parse_options(cmd_parms *cmd, const char **args,
                                  const char **group, const char **callable,
-                                 int allow_process_group) {
+                                 int allow_process_group, int *pass_auth) {
   while (**args) {
     char *word = ap_getword_conf(cmd->pool, args);
     char *eq = strchr(word, '=');
@@ -174,6 +192,14 @@ static const char *parse_options(cmd_parms *cmd, const char **args,
     } else if (allow_process_group && !strcmp(word, "process-group")) {
       if ((err = check_process_group(cmd, eq)))
         return err;
+    } else if (pass_auth && !strcmp(word, "pass-authorization")) {
+      /* The model's boolean, as WSGIPassAuthorization (On/Off/...). */
+      const sysgi_setting *st = sysgi_config_find("pass-authorization");
+      char msg[256];
+      if (sysgi_config_check_value(st, eq, msg, sizeof msg) ||
+          sysgi_parse_bool(eq, pass_auth))
+        return apr_psprintf(cmd->pool, "%s: pass-authorization: %s",
+                            cmd->cmd->name, msg);
     } else {
       return apr_psprintf(cmd->pool, "%s: unknown option '%s'",
                           cmd->cmd->name, word);
@@ -192,13 +218,14 @@ static const char *script_alias(cmd_parms *cmd, void *mconfig,
   sysgi_alias a;
   const char *url, *file, *err;
   memset(&a, 0, sizeof(a));
+  a.pass_authorization = -1;
   url = ap_getword_conf(cmd->pool, &args);
   file = ap_getword_conf(cmd->pool, &args);
   if (!*url || !*file)
     return apr_psprintf(cmd->pool, "%s needs a URL %s and a script file",
                         cmd->cmd->name, is_match ? "pattern" : "path");
   if ((err = parse_options(cmd, &args, &a.application_group,
-                           &a.callable_object, 1)))
+                           &a.callable_object, 1, &a.pass_authorization)))
     return err;
   if (is_match) {
     a.regex = ap_pregcomp(cmd->pool, url, AP_REG_EXTENDED);
@@ -246,6 +273,21 @@ static const char *set_dir_flag(cmd_parms *cmd, void *mconfig, int on) {
   return NULL;
 }
 
+static const char *set_map_head_to_get(cmd_parms *cmd, void *mconfig,
+                                       const char *v) {
+  sysgi_dir_config *dc = mconfig;
+  if (!strcasecmp(v, "Auto"))
+    dc->map_head_to_get = 2;
+  else if (!strcasecmp(v, "On"))
+    dc->map_head_to_get = 1;
+  else if (!strcasecmp(v, "Off"))
+    dc->map_head_to_get = 0;
+  else
+    return apr_psprintf(cmd->pool, "%s: '%s' is not On, Off or Auto",
+                        cmd->cmd->name, v);
+  return NULL;
+}
+
 static const char *set_script(cmd_parms *cmd, void *mconfig,
                               const char *args) {
   sysgi_dir_config *dc = mconfig;
@@ -255,9 +297,32 @@ static const char *set_script(cmd_parms *cmd, void *mconfig,
     return apr_psprintf(cmd->pool, "%s needs a script file", cmd->cmd->name);
   if ((err = server_root_file(cmd, file, &s->filename)))
     return err;
-  if ((err = parse_options(cmd, &args, &s->application_group, NULL, 0)))
+  if ((err = parse_options(cmd, &args, &s->application_group, NULL, 0, NULL)))
     return err;
   *(sysgi_script **)((char *)dc + (size_t)cmd->info) = s;
+  return NULL;
+}
+
+/* WSGIHandlerScript NAME FILE [application-group=G] [process-group=...]:
+ * a request whose handler is NAME (SetHandler, AddHandler) runs FILE's
+ * handle_request() (mod_wsgi's name) for the requested file
+ * (mod_wsgi.handler_script). */
+static const char *set_handler_script(cmd_parms *cmd, void *mconfig,
+                                      const char *args) {
+  sysgi_dir_config *dc = mconfig;
+  sysgi_script *s = apr_pcalloc(cmd->pool, sizeof(*s));
+  const char *name = ap_getword_conf(cmd->pool, &args);
+  const char *file = ap_getword_conf(cmd->pool, &args), *err;
+  if (!*name || !*file)
+    return apr_psprintf(cmd->pool, "%s needs a handler name and a script "
+                        "file", cmd->cmd->name);
+  if ((err = server_root_file(cmd, file, &s->filename)))
+    return err;
+  if ((err = parse_options(cmd, &args, &s->application_group, NULL, 1, NULL)))
+    return err;
+  if (!dc->handler_scripts)
+    dc->handler_scripts = apr_hash_make(cmd->pool);
+  apr_hash_set(dc->handler_scripts, name, APR_HASH_KEY_STRING, s);
   return NULL;
 }
 
@@ -329,7 +394,7 @@ static const char *import_script(cmd_parms *cmd, void *mconfig,
     return apr_psprintf(cmd->pool, "%s needs a script file", cmd->cmd->name);
   if ((err = server_root_file(cmd, file, &s.filename)))
     return err;
-  if ((err = parse_options(cmd, &args, &s.application_group, NULL, 1)))
+  if ((err = parse_options(cmd, &args, &s.application_group, NULL, 1, NULL)))
     return err;
   /* Imported before any request: only a group that does not depend on a
    * request can be named. */
@@ -456,4 +521,112 @@ const command_rec sysgi_directives[] = {
                  "accepted for compatibility; only Off"),
     AP_INIT_RAW_ARGS("WSGIDaemonProcess", daemon_process, NULL, RSRC_CONF,
                      "not available: use sysgi.exe process groups"),
+    AP_INIT_FLAG("WSGIChunkedRequest", set_dir_flag,
+                 DIR_OFF(chunked_request), RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                 "On (default): accept chunked request bodies; Off: 411"),
+    AP_INIT_FLAG("WSGIErrorOverride", set_dir_flag, DIR_OFF(error_override),
+                 RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                 "On: an error status of the application is answered by "
+                 "Apache (ErrorDocument)"),
+    AP_INIT_TAKE1("WSGIMapHEADToGET", set_map_head_to_get, NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "Auto (default), On or Off: HEAD reaches the application "
+                  "as GET"),
+    AP_INIT_TAKE1("WSGIPythonOptimize", sysgi_ap_set_python_env,
+                  (void *)"PYTHONOPTIMIZE", RSRC_CONF,
+                  "Python's optimisation level (0, 1 or 2)"),
+    AP_INIT_TAKE1("WSGIPythonHashSeed", sysgi_ap_set_python_env,
+                  (void *)"PYTHONHASHSEED", RSRC_CONF,
+                  "Python's hash seed: 'random' or 0 to 4294967295"),
+    AP_INIT_TAKE1("WSGIPythonWarnings", sysgi_ap_set_python_env,
+                  (void *)"PYTHONWARNINGS", RSRC_CONF,
+                  "a Python -W warnings filter (repeatable)"),
+    AP_INIT_TAKE1("WSGIPythonEggs", sysgi_ap_set_python_env,
+                  (void *)"PYTHON_EGG_CACHE", RSRC_CONF,
+                  "the eggs cache directory (PYTHON_EGG_CACHE)"),
+    AP_INIT_FLAG("WSGIRestrictStdout", sysgi_ap_set_restrict, NULL, RSRC_CONF,
+                 "On: writing to sys.stdout raises IOError"),
+    AP_INIT_FLAG("WSGIRestrictStdin", sysgi_ap_set_restrict, NULL, RSRC_CONF,
+                 "On: reading sys.stdin raises IOError"),
+    AP_INIT_RAW_ARGS("WSGITrustedProxyHeaders",
+                     sysgi_ap_set_trusted_proxy_headers, NULL,
+                     RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                     "proxy headers (X-Forwarded-For, ...) to trust"),
+    AP_INIT_RAW_ARGS("WSGITrustedProxies", sysgi_ap_set_trusted_proxies, NULL,
+                     RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                     "addresses or networks (10.0.0.0/8) of trusted proxies"),
+    AP_INIT_RAW_ARGS("<WSGIInterpreterOptions", sysgi_ap_interpreter_options,
+                     NULL, RSRC_CONF | EXEC_ON_READ, "mod_wsgi 6: skipped"),
+    AP_INIT_RAW_ARGS("WSGIAcceptMutex", sysgi_ap_no_effect,
+                     (void *)"the accept mutex of mod_wsgi's daemon processes", RSRC_CONF,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGISocketPrefix", sysgi_ap_no_effect,
+                     (void *)"the sockets of mod_wsgi's daemon processes", RSRC_CONF,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGISocketRotation", sysgi_ap_no_effect,
+                     (void *)"the sockets of mod_wsgi's daemon processes", RSRC_CONF,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGILazyInitialization", sysgi_ap_no_effect,
+                     (void *)"Python always starts in the child processes, never in Apache's parent", RSRC_CONF,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGIVerboseDebugging", sysgi_ap_no_effect,
+                     (void *)"mod_wsgi's own debugging messages; use LogLevel sysgi:debug", RSRC_CONF,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGIDestroyInterpreter", sysgi_ap_no_effect,
+                     (void *)"interpreters are always destroyed when the child exits, except one with a running daemon thread", RSRC_CONF,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGIRestrictSignal", sysgi_ap_no_effect,
+                     (void *)"Python's signal handlers are never installed in Apache's processes", RSRC_CONF,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGIRestrictProcess", sysgi_ap_no_effect,
+                     (void *)"there are no daemon process groups to choose from", ACCESS_CONF | RSRC_CONF,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGIPassApacheRequest", sysgi_ap_no_effect,
+                     (void *)"Apache's request_rec is never handed to Python", ACCESS_CONF | RSRC_CONF,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGIIgnoreActivity", sysgi_ap_no_effect,
+                     (void *)"the inactivity timeout of mod_wsgi's daemon processes", OR_FILEINFO,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGIServerMetrics", sysgi_ap_no_effect,
+                     (void *)"mod_wsgi.server_metrics() reads nothing from Apache's scoreboard", RSRC_CONF,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGINewRelicConfigFile", sysgi_ap_no_effect,
+                     (void *)"New Relic agent integration", RSRC_CONF,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGINewRelicEnvironment", sysgi_ap_no_effect,
+                     (void *)"New Relic agent integration", RSRC_CONF,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGIUserAuthoritative", sysgi_ap_no_effect,
+                     (void *)"Apache 2.4's AuthBasicProvider list decides which provider follows", OR_AUTHCFG,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGIGroupAuthoritative", sysgi_ap_no_effect,
+                     (void *)"Apache 2.4's Require lines decide which provider follows", OR_AUTHCFG,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGISwitchInterval", sysgi_ap_no_effect,
+                     (void *)"Python's default GIL switch interval is kept", RSRC_CONF,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGIPerInterpreterGIL", sysgi_ap_no_effect,
+                     (void *)"sub-interpreters share the main GIL (the Stable ABI has no per-interpreter GIL)", RSRC_CONF,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGIFreeThreading", sysgi_ap_no_effect,
+                     (void *)"free-threaded Python builds are not supported", RSRC_CONF,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGISlowRequests", sysgi_ap_no_effect,
+                     (void *)"mod_wsgi 6's telemetry", RSRC_CONF,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGITelemetryService", sysgi_ap_no_effect,
+                     (void *)"mod_wsgi 6's telemetry", RSRC_CONF,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGITelemetryOptions", sysgi_ap_no_effect,
+                     (void *)"mod_wsgi 6's telemetry", RSRC_CONF,
+                     "mod_wsgi compatibility: no effect"),
+    AP_INIT_RAW_ARGS("WSGIHandlerScript", set_handler_script, NULL,
+                     RSRC_CONF | ACCESS_CONF,
+                     "handler-name script-file [application-group=...]: "
+                     "requests with that handler run the script"),
+    AP_INIT_RAW_ARGS("WSGIDispatchScript", set_script,
+                     (void *)APR_OFFSETOF(sysgi_dir_config, dispatch_script),
+                     RSRC_CONF | ACCESS_CONF,
+                     "script-file [application-group=...]: chooses the "
+                     "application group and callable per request"),
     {NULL}};

@@ -26,7 +26,14 @@ struct sysgi_ap_conn {
   apr_int32_t file_flags;   /* APR_SENDFILE_ENABLED under EnableSendfile On */
   apr_off_t declared;       /* Content-Length of the response, or -1      */
   apr_off_t sent;           /* body bytes handed to the filters so far    */
+  int error_override;       /* WSGIErrorOverride On                       */
+  int override_status;      /* the application's error status, which
+                               Apache answers instead (body discarded)    */
 };
+
+int sysgi_ap_conn_override_status(const sysgi_ap_conn *c) {
+  return c ? c->override_status : 0;
+}
 
 static APR_OPTIONAL_FN_TYPE(ssl_is_https) *opt_is_https;
 static APR_OPTIONAL_FN_TYPE(ssl_var_lookup) *opt_var_lookup;
@@ -42,6 +49,7 @@ sysgi_ap_conn *sysgi_ap_conn_create(request_rec *r) {
   sysgi_dir_config *dc = ap_get_module_config(r->per_dir_config, &sysgi_module);
   c->r = r;
   c->sendfile = dc->enable_sendfile == 1;
+  c->error_override = dc->error_override == 1;
   c->declared = -1;
   /* The core hands us every wsgi.file_wrapper around a regular file; it
    * goes out as a file bucket either way. sendfile() is used only when
@@ -61,11 +69,24 @@ static int pass_status(sysgi_ap_conn *c, apr_status_t rv) {
   return rv == APR_SUCCESS ? SYSGI_OK : SYSGI_E_IO;
 }
 
+/* The request announces a body (which may be unread). */
+static int has_body(request_rec *r) {
+  const char *cl = apr_table_get(r->headers_in, "Content-Length");
+  return apr_table_get(r->headers_in, "Transfer-Encoding") != NULL ||
+         (cl && strcmp(cl, "0"));
+}
+
 static int send_head(void *conn, int status, const char *status_line,
                      const sysgi_header *h, size_t n, int64_t content_length) {
   sysgi_ap_conn *c = conn;
   request_rec *r = c->r;
   size_t i;
+  if (c->error_override && ap_is_HTTP_ERROR(status)) {
+    /* mod_wsgi's WSGIErrorOverride: the handler returns the status, so
+     * Apache's error page (ErrorDocument) replaces the application's. */
+    c->override_status = status;
+    return SYSGI_OK;
+  }
   r->status = status;
   r->status_line = apr_pstrdup(r->pool, status_line);
   for (i = 0; i < n; i++) {
@@ -86,6 +107,12 @@ static int send_head(void *conn, int status, const char *status_line,
     c->declared = (apr_off_t)content_length;
   }
   c->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+  if (r->header_only && c->body != 2 && has_body(r))
+    /* A HEAD whose body the application has not read: httpd would read
+     * and discard it all before answering (and turn a half-closed or bad
+     * body into a 400). The answer goes out at once, as mod_wsgi's, and
+     * the connection closes after it, which spares the discard. */
+    r->connection->keepalive = AP_CONN_CLOSE;
   return SYSGI_OK;
 }
 
@@ -103,6 +130,8 @@ static int send_body(void *conn, const void *data, size_t len,
                      sysgi_send_token *token) {
   sysgi_ap_conn *c = conn;
   request_rec *r = c->r;
+  if (c->override_status)
+    return SYSGI_OK; /* discarded: Apache answers */
   if (r->connection->aborted)
     return SYSGI_E_CLIENT_GONE;
   if (!c->bb || len == 0)
@@ -122,6 +151,8 @@ static int send_file(void *conn, intptr_t os_handle, int64_t offset,
   request_rec *r = c->r;
   apr_os_file_t fd = (apr_os_file_t)os_handle;
   apr_file_t *f = NULL;
+  if (c->override_status)
+    return SYSGI_OK;
   if (r->connection->aborted)
     return SYSGI_E_CLIENT_GONE;
   if (!c->bb)

@@ -184,7 +184,8 @@ static void add_modwsgi_vars(request_rec *r, const char *group,
   put(e, "mod_wsgi.application_group", group);
   put(e, "mod_wsgi.callable_object", callable);
   put(e, "mod_wsgi.enable_sendfile", sendfile ? "1" : "0");
-  put(e, "mod_wsgi.handler_script", "");
+  v = apr_table_get(r->notes, "sysgi-handler-script");
+  put(e, "mod_wsgi.handler_script", v ? v : "");
   put(e, "mod_wsgi.ignore_activity", "0");
   put(e, "mod_wsgi.listener_host",
       c->local_addr->hostname ? c->local_addr->hostname : "");
@@ -232,7 +233,19 @@ void sysgi_ap_build_request(request_rec *r, const char *script,
   /* Always present, as in mod_wsgi: "" when the URL is the mount itself. */
   if (!apr_table_get(r->subprocess_env, "PATH_INFO"))
     apr_table_setn(r->subprocess_env, "PATH_INFO", "");
-  if (dc->pass_authorization == 1) {
+  sysgi_ap_apply_proxy_headers(r, dc);
+  /* mod_wsgi's WSGIMapHEADToGET, default Auto: a HEAD reaches the
+   * application as GET when an output filter (mod_deflate, ...) might
+   * change the headers a GET would get. */
+  if (r->header_only && r->method_number == M_GET &&
+      (dc->map_head_to_get == 1 ||
+       (dc->map_head_to_get != 0 && r->output_filters &&
+        r->output_filters->frec &&
+        r->output_filters->frec->ftype < AP_FTYPE_PROTOCOL)))
+    apr_table_setn(r->subprocess_env, "REQUEST_METHOD", "GET");
+  if (m && m->alias->pass_authorization != -1
+          ? m->alias->pass_authorization == 1
+          : dc->pass_authorization == 1) {
     const char *auth = apr_table_get(r->headers_in, "Authorization");
     if (auth)
       apr_table_setn(r->subprocess_env, "HTTP_AUTHORIZATION", auth);
@@ -284,20 +297,28 @@ void sysgi_ap_build_request(request_rec *r, const char *script,
 /* ---- the content handler ---------------------------------------------------- */
 
 int sysgi_ap_handler(request_rec *r) {
+  sysgi_dir_config *dc =
+      ap_get_module_config(r->per_dir_config, &sysgi_module);
   sysgi_request req;
+  const sysgi_script *hs = NULL;
   int rc;
 
-  if (!r->handler || (strcmp(r->handler, SYSGI_HANDLER) &&
-                      strcmp(r->handler, SYSGI_HANDLER_MIME)))
+  /* WSGIHandlerScript: the handler's script serves the requested file. */
+  if (r->handler && dc->handler_scripts)
+    hs = apr_hash_get(dc->handler_scripts, r->handler, APR_HASH_KEY_STRING);
+  if (!hs && (!r->handler || (strcmp(r->handler, SYSGI_HANDLER) &&
+                              strcmp(r->handler, SYSGI_HANDLER_MIME))))
     return DECLINED;
 
-  if (r->finfo.filetype == APR_NOFILE) {
+  /* A handler script decides about the requested resource itself (it may
+   * be virtual), as in mod_wsgi. */
+  if (!hs && r->finfo.filetype == APR_NOFILE) {
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                   "mod_sysgi: target WSGI script not found or unable to "
                   "stat: %s", r->filename);
     return HTTP_NOT_FOUND;
   }
-  if (r->finfo.filetype != APR_REG) {
+  if (!hs && r->finfo.filetype != APR_REG) {
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                   "mod_sysgi: target WSGI script is not a regular file "
                   "(a directory?): %s", r->filename);
@@ -310,13 +331,57 @@ int sysgi_ap_handler(request_rec *r) {
                   r->path_info);
     return HTTP_NOT_FOUND;
   }
+  {
+    /* WSGIChunkedRequest Off: mod_wsgi's 411 (the default here is On:
+     * RFC 9112 requires a server to accept a chunked body). */
+    const char *te = apr_table_get(r->headers_in, "Transfer-Encoding");
+    if (te && dc->chunked_request == 0) {
+      ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                    "mod_sysgi: the request body is chunked, and "
+                    "WSGIChunkedRequest is Off: 411 Length Required");
+      return HTTP_LENGTH_REQUIRED;
+    }
+  }
   if (sysgi_ap_runtime_check(r) != SYSGI_OK)
     return HTTP_SERVICE_UNAVAILABLE;
 
-  sysgi_ap_build_request(r, r->filename, NULL, NULL, &req);
+  if (hs)
+    apr_table_setn(r->notes, "sysgi-handler-script", hs->filename);
+  {
+    const char *group = hs ? hs->application_group : NULL;
+    const char *callable = hs ? "handle_request" : NULL; /* mod_wsgi's */
+    char dgroup[512], dcallable[256];
+    if (dc->dispatch_script) {
+      /* WSGIDispatchScript runs first, in its own group (default: the
+       * main interpreter), with the request's environ. */
+      sysgi_request dreq;
+      const char *g = dc->dispatch_script->application_group;
+      sysgi_ap_build_request(r, dc->dispatch_script->filename,
+                             g ? g : "%{GLOBAL}", "application", &dreq);
+      rc = sysgi_dispatch(&dreq, dgroup, sizeof dgroup, dcallable,
+                          sizeof dcallable);
+      if (rc != SYSGI_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "mod_sysgi: WSGIDispatchScript %s failed: %s",
+                      dc->dispatch_script->filename, sysgi_strerror(rc));
+        return HTTP_INTERNAL_SERVER_ERROR;
+      }
+      if (dgroup[0])
+        group = dgroup;
+      if (dcallable[0])
+        callable = dcallable;
+    }
+    sysgi_ap_build_request(r, hs ? hs->filename : r->filename, group,
+                           callable, &req);
+  }
+  /* A failure before the head is Apache's to answer (its page, or
+   * ErrorDocument 500), as with mod_wsgi. */
+  req.error_page_by_frontend = 1;
   rc = sysgi_handle(&req);
-  if (rc == SYSGI_OK)
-    return OK;
+  if (rc == SYSGI_OK) {
+    int ov = sysgi_ap_conn_override_status(req.conn);
+    return ov ? ov : OK;
+  }
   ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                 "mod_sysgi: %s failed before a response was sent: %s",
                 r->filename, sysgi_strerror(rc));

@@ -41,6 +41,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
   ap_get_server_revision(&v);
   apr_snprintf(sysgi_ap_version, sizeof sysgi_ap_version, "%d.%d.%d",
                v.major, v.minor, v.patch);
+  sysgi_ap_log_notices(s);
   return OK;
 }
 
@@ -52,6 +53,8 @@ static void register_hooks(apr_pool_t *p) {
                                                "mod_vhost_alias.c", NULL};
   ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
   ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
+  /* The environment Python reads (WSGIPythonHashSeed & co) first. */
+  ap_hook_child_init(sysgi_ap_compat_child_init, NULL, NULL, APR_HOOK_FIRST);
   ap_hook_child_init(sysgi_ap_child_init, NULL, NULL, APR_HOOK_MIDDLE);
   ap_hook_translate_name(sysgi_ap_translate_name, translate_pre,
                          translate_succ, APR_HOOK_MIDDLE);

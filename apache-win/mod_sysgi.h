@@ -10,6 +10,7 @@
 #include "http_config.h"
 #include "http_log.h"
 #include "apr_tables.h"
+#include "apr_hash.h"
 
 #include "sysgi.h"
 #include "sysgi_config.h"
@@ -29,6 +30,7 @@ typedef struct sysgi_alias {
   const char *target;     /* script file (may hold $1.. for a regex)      */
   const char *application_group;
   const char *callable_object;
+  int pass_authorization; /* pass-authorization=, -1 unset        */
 } sysgi_alias;
 
 /* A script with an optional application-group= (WSGIAccessScript etc). */
@@ -54,6 +56,13 @@ typedef struct sysgi_dir_config {
   sysgi_script *access_script;
   sysgi_script *auth_user_script;
   sysgi_script *auth_group_script;
+  int chunked_request;           /* -1 unset (WSGIChunkedRequest, on) */
+  int error_override;            /* -1 unset (WSGIErrorOverride, off) */
+  int map_head_to_get;           /* -1 unset, 0 Off, 1 On, 2 Auto     */
+  apr_array_header_t *trusted_proxy_headers; /* of "HTTP_X_..." (proxy.c) */
+  apr_array_header_t *trusted_proxies;       /* of apr_ipsubnet_t *        */
+  apr_hash_t *handler_scripts;   /* WSGIHandlerScript: name -> sysgi_script* */
+  sysgi_script *dispatch_script; /* WSGIDispatchScript                  */
 } sysgi_dir_config;
 
 /* Process-wide (global scope only), reset before each configuration read. */
@@ -63,6 +72,13 @@ typedef struct sysgi_global_config {
   int dont_write_bytecode;
   apr_array_header_t *import_scripts; /* of sysgi_script            */
   int case_sensitivity;               /* WSGICaseSensitivity, -1 unset */
+  /* compat.c: applied to the child's environment before Python starts */
+  const char *python_optimize;        /* WSGIPythonOptimize, NULL unset */
+  const char *python_hash_seed;       /* WSGIPythonHashSeed             */
+  apr_array_header_t *python_warnings;/* WSGIPythonWarnings, of char *  */
+  const char *python_eggs;            /* WSGIPythonEggs                 */
+  int restrict_stdout, restrict_stdin;/* WSGIRestrict*, -1 unset (Off)  */
+  apr_array_header_t *notices;        /* of char *: logged at startup   */
 } sysgi_global_config;
 
 extern sysgi_global_config *sysgi_globals;
@@ -76,6 +92,37 @@ void sysgi_reset_globals(apr_pool_t *pconf);
 /* Whether mounts compare case-insensitively: WSGICaseSensitivity, else
  * the platform's (Off on Windows, as mod_wsgi). */
 int sysgi_ap_case_insensitive(void);
+
+/* ---- mod_wsgi compatibility (compat.c) -------------------------------- */
+
+/* Directives that configure nothing here: each records a notice (file,
+ * line, why) that post_config logs. cmd->info is the reason. */
+const char *sysgi_ap_no_effect(cmd_parms *cmd, void *mconfig,
+                               const char *args);
+/* <WSGIInterpreterOptions ...> ... </WSGIInterpreterOptions>: skipped, with
+ * a notice. */
+const char *sysgi_ap_interpreter_options(cmd_parms *cmd, void *mconfig,
+                                         const char *args);
+/* WSGIPythonOptimize / HashSeed / Warnings / Eggs, WSGIRestrictStd*. */
+const char *sysgi_ap_set_python_env(cmd_parms *cmd, void *mconfig,
+                                    const char *v);
+const char *sysgi_ap_set_restrict(cmd_parms *cmd, void *mconfig, int on);
+/* post_config: logs the notices once (not in the first, pre-flight pass). */
+void sysgi_ap_log_notices(server_rec *s);
+/* child_init, before Python starts: the environment Python reads. */
+void sysgi_ap_compat_child_init(apr_pool_t *pchild, server_rec *s);
+/* Records a notice "FILE:LINE: DIRECTIVE: message". */
+void sysgi_ap_notice(cmd_parms *cmd, const char *msg);
+
+/* ---- WSGITrustedProxyHeaders / WSGITrustedProxies (proxy.c) ------------ */
+
+const char *sysgi_ap_set_trusted_proxy_headers(cmd_parms *cmd, void *mconfig,
+                                               const char *args);
+const char *sysgi_ap_set_trusted_proxies(cmd_parms *cmd, void *mconfig,
+                                         const char *args);
+/* Rewrites r->subprocess_env (after ap_add_cgi_vars) from the trusted
+ * proxy headers, and removes their untrusted synonyms. */
+void sysgi_ap_apply_proxy_headers(request_rec *r, const sysgi_dir_config *dc);
 
 /* ---- runtime (runtime.c): Python per child process --------------------- */
 
@@ -121,6 +168,9 @@ typedef struct sysgi_ap_conn sysgi_ap_conn;
 /* The per-request object behind sysgi_request.conn. */
 sysgi_ap_conn *sysgi_ap_conn_create(request_rec *r);
 const sysgi_frontend *sysgi_ap_frontend(void);
+/* The error status the application sent under WSGIErrorOverride On (the
+ * handler returns it to Apache), or 0. */
+int sysgi_ap_conn_override_status(const sysgi_ap_conn *c);
 /* Called once from post_config: picks up mod_ssl's optional functions. */
 void sysgi_ap_retrieve_ssl_fns(void);
 int sysgi_ap_log_level(int sysgi_level);

@@ -11,6 +11,7 @@ if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 packages=(
   build-essential cmake pkg-config git curl ca-certificates
   python3 python3-dev python3-pytest python3-requests python3-flask python3-django
+  python3-pyramid python3-falcon python3-bottle python3-radicale python3-werkzeug
   apache2 apache2-dev libapache2-mod-wsgi-py3 openssl strace
   gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 wine wine64 wixl msitools
   wrk xz-utils valgrind

@@ -188,6 +188,13 @@ typedef struct sysgi_request {
   /* The front end's per-request pointer and callbacks. */
   void *conn;
   const sysgi_frontend *fe;
+
+  /* Added for mod_wsgi's behaviour (issue 13). Nonzero: when the
+   * application fails before the head is sent, the core sends nothing and
+   * sysgi_handle() returns SYSGI_E_APP, so the front end answers 500 its
+   * own way (Apache: its error page, ErrorDocument 500). Zero: the core
+   * sends its own 500 page. */
+  int error_page_by_frontend;
 } sysgi_request;
 
 /*
@@ -221,6 +228,22 @@ int sysgi_allow_access(const sysgi_request *req, const char *host);
 #define SYSGI_AUTH_NO_USER 2
 int sysgi_check_password(const sysgi_request *req, const char *user,
                          const char *password);
+/* WSGIDispatchScript: runs the optional application_group(environ),
+ * callable_object(environ) and process_group(environ) of req's script (in
+ * req's application group). An override is copied NUL-terminated into
+ * group / callable ('' returned by application_group() is "%{GLOBAL}");
+ * "" means no override. A process_group() other than ''/None is an error
+ * (no daemon groups in-process). 0 or a negative error (logged). */
+int sysgi_dispatch(const sysgi_request *req, char *group, size_t group_len,
+                   char *callable, size_t callable_len);
+
+/* The same, with mod_wsgi 4.x's third answer: check_password() returning a
+ * str grants access (1) and that str (latin-1) becomes the user's name,
+ * copied NUL-terminated into user_out (user_out[0] stays '\0' otherwise;
+ * a name that does not fit is an error of the script). */
+int sysgi_check_password_user(const sysgi_request *req, const char *user,
+                              const char *password, char *user_out,
+                              size_t user_out_len);
 
 /* groups_for_user(environ, user): on success stores a malloc'ed array of
  * malloc'ed group names in *groups and their count in *n_groups; free it
@@ -249,6 +272,23 @@ typedef struct sysgi_runtime_config {
  * Call once per process, before any sysgi_handle(). Errors are logged
  * through cfg->log and returned. */
 int sysgi_runtime_init(const sysgi_runtime_config *cfg);
+
+/* mod_wsgi's WSGIRestrictStdout / WSGIRestrictStdin (default off): with
+ * restrict_out, writing to sys.stdout raises OSError; with restrict_in,
+ * sys.stdin is replaced by an object whose reads raise OSError. Otherwise
+ * sys.stdout and sys.stderr of every interpreter write to the log, one
+ * entry per line (the request's log while one runs on the thread). Call
+ * before sysgi_runtime_init(). */
+void sysgi_runtime_set_stdio(int restrict_out, int restrict_in);
+
+/* What the `mod_wsgi` module reports (mpm_name, maximum_processes,
+ * threads_per_process). A non-empty server_version ("2.4.71") also gives
+ * every interpreter an `apache` module (version tuple, mpm_name, ...), as
+ * under mod_wsgi. Call before sysgi_runtime_init(). */
+void sysgi_runtime_set_server_info(const char *mpm_name,
+                                   const char *server_version,
+                                   int max_processes,
+                                   int threads_per_process);
 
 /* Nonzero once sysgi_runtime_init() has succeeded. */
 int sysgi_runtime_ready(void);

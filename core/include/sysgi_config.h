@@ -75,7 +75,8 @@ enum sysgi_setting_type {
   SYSGI_T_LOG_LEVEL,  /* error, warn, info, debug                         */
   SYSGI_T_IDENTIFIER, /* a Python identifier (callable-object)            */
   SYSGI_T_APP_GROUP,  /* %{GLOBAL} %{SERVER} %{RESOURCE} %{ENV:x} or name */
-  SYSGI_T_PROC_GROUP  /* a [process-group:NAME] name, or %{GLOBAL}/empty  */
+  SYSGI_T_PROC_GROUP, /* a [process-group:NAME] name, or %{GLOBAL}/empty  */
+  SYSGI_T_HASH_SEED   /* "random" or 0..4294967295 (PYTHONHASHSEED)       */
 };
 
 /* One row of the settings table (ngx_command_t style). Each row has one
@@ -198,6 +199,10 @@ typedef struct sysgi_server_settings {
   int case_sensitivity; /* case-sensitivity as set: 1 on, 0 off, -1 unset
                            (then case_insensitive_paths is the value given
                            to sysgi_config_new)                           */
+  /* added for mod_wsgi's directives (issue 13) */
+  unsigned python_optimize;             /* 0, 1 (-O) or 2 (-OO)            */
+  const char *python_hash_seed;         /* "random" or a number, NULL: unset */
+  const char *python_warnings;          /* -W filters, ',' separated, or NULL */
 } sysgi_server_settings;
 
 typedef struct sysgi_app_settings {
@@ -206,6 +211,7 @@ typedef struct sysgi_app_settings {
   int pass_authorization, enable_sendfile, script_reloading;
   /* added after the contract */
   const char *section;             /* "app:/app" as it was written           */
+  int chunked_request;             /* accept chunked request bodies (on)     */
 } sysgi_app_settings;
 
 typedef struct sysgi_group_settings {

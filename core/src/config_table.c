@@ -62,6 +62,18 @@ static const sysgi_setting table[] = {
     ROW("config-file", NULL, "ConfigFile", SRV(config_file), NULL,
      "the INI file (registry or command line only)", SYSGI_T_FILE, 0, 0,
      NULL),
+    ROW("python-optimize", "WSGIPythonOptimize", "PythonOptimize",
+     SRV(python_optimize), "0",
+     "Python's optimisation level (1: as -O, 2: as -OO)", SYSGI_T_UINT, 0, 2,
+     NULL),
+    ROW("python-hash-seed", "WSGIPythonHashSeed", "PythonHashSeed",
+     SRV(python_hash_seed), NULL,
+     "PYTHONHASHSEED: random or a number from 0 to 4294967295",
+     SYSGI_T_HASH_SEED, 0, 0, NULL),
+    ROW("python-warnings", "WSGIPythonWarnings", "PythonWarnings",
+     SRV(python_warnings), NULL,
+     "Python warnings filters (as -W; ',' separated)", SYSGI_T_STRING, 0, 0,
+     NULL),
 
     /* ---- [app:MOUNT] ---- */
     ROW("script", "WSGIScriptAlias", NULL, APP(script), NULL,
@@ -87,6 +99,9 @@ static const sysgi_setting table[] = {
     ROW("script-reloading", "WSGIScriptReloading", NULL, APP(script_reloading),
      "on", "reload the script when its file changes", SYSGI_T_BOOL, 0, 0,
      NULL),
+    ROW("chunked-request", "WSGIChunkedRequest", NULL, APP(chunked_request),
+     "on", "accept request bodies sent chunked (off: 411 Length Required)",
+     SYSGI_T_BOOL, 0, 0, NULL),
 
     /* ---- [process-group:NAME]: WSGIDaemonProcess's options ---- */
     ROW("processes", DAEMON("processes"), NULL, GRP(processes), "1",

@@ -452,6 +452,14 @@ int sysgi__parse_value(const sysgi_setting *s, const char *v, void *out,
       return SYSGI_E_CONFIG;
     }
     break;
+  case SYSGI_T_HASH_SEED:
+    if (strcmp(v, "random") &&
+        sysgi_parse_uint(v, 0, 4294967295u, &u) != 0) {
+      sysgi__fmt(err, n, "'%s' is not 'random' or a number from 0 to "
+                 "4294967295", v);
+      return SYSGI_E_CONFIG;
+    }
+    break;
   case SYSGI_T_PROC_GROUP:
     if (*v && strcmp(v, "%{GLOBAL}") && !sysgi__valid_group_name(v)) {
       sysgi__fmt(err, n, "'%s' is not a process group name (use %%{GLOBAL} "

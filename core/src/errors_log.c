@@ -129,7 +129,53 @@ static PyObject *errors_flush(PyObject *self, PyObject *unused) {
   Py_RETURN_NONE;
 }
 
+/* What mod_wsgi 4's TextIOWrapper answers (name '<wsgi.errors>'). */
+static PyObject *errors_false(PyObject *self, PyObject *unused) {
+  Py_RETURN_FALSE;
+}
+
+static PyObject *errors_true(PyObject *self, PyObject *unused) {
+  Py_RETURN_TRUE;
+}
+
+static PyObject *errors_fileno(PyObject *self, PyObject *unused) {
+  PyObject *io = PyImport_ImportModule("io");
+  PyObject *exc = io ? PyObject_GetAttrString(io, "UnsupportedOperation")
+                     : NULL;
+  Py_XDECREF(io);
+  if (exc) {
+    PyErr_SetString(exc, "fileno: wsgi.errors has no file descriptor");
+    Py_DECREF(exc);
+  }
+  return NULL;
+}
+
+static PyObject *errors_get_name(PyObject *self, void *c) {
+  return PyUnicode_FromString("<wsgi.errors>");
+}
+static PyObject *errors_get_encoding(PyObject *self, void *c) {
+  return PyUnicode_FromString("utf-8");
+}
+static PyObject *errors_get_errors(PyObject *self, void *c) {
+  return PyUnicode_FromString("backslashreplace");
+}
+static PyObject *errors_get_false(PyObject *self, void *c) {
+  Py_RETURN_FALSE;
+}
+
+static PyGetSetDef errors_getset[] = {
+    {"name", errors_get_name, NULL, NULL, NULL},
+    {"encoding", errors_get_encoding, NULL, NULL, NULL},
+    {"errors", errors_get_errors, NULL, NULL, NULL},
+    {"closed", errors_get_false, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
 static PyMethodDef errors_methods[] = {
+    {"isatty", errors_false, METH_NOARGS, "False"},
+    {"readable", errors_false, METH_NOARGS, "False"},
+    {"seekable", errors_false, METH_NOARGS, "False"},
+    {"writable", errors_true, METH_NOARGS, "True"},
+    {"fileno", errors_fileno, METH_NOARGS, "raises io.UnsupportedOperation"},
     {"write", errors_write, METH_O, "write(str): log it"},
     {"writelines", errors_writelines, METH_O, "writelines(iterable of str)"},
     {"flush", errors_flush, METH_NOARGS, "log a pending partial line"},
@@ -137,6 +183,7 @@ static PyMethodDef errors_methods[] = {
 
 static PyType_Slot errors_slots[] = {{Py_tp_dealloc, (void *)errors_dealloc},
                                      {Py_tp_methods, errors_methods},
+                                     {Py_tp_getset, errors_getset},
                                      {0, NULL}};
 
 static PyType_Spec errors_spec = {"mod_wsgi.Log", sizeof(errors), 0,

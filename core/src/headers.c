@@ -132,21 +132,28 @@ static int parse_status(sysgi_req *rq, PyObject *status, int *code,
   char *s = copy_latin1(rq, status, &n, "status line", NULL);
   if (!s)
     return -1;
-  int ok = n >= 5 && s[0] >= '1' && s[0] <= '9' && s[1] >= '0' &&
-           s[1] <= '9' && s[2] >= '0' && s[2] <= '9' && s[3] == ' ';
-  for (size_t i = 4; ok && i < n; i++)
+  /* As mod_wsgi: any three digits ("099 Low" included: Apache sends the
+   * status line as given), then a space and a reason phrase. */
+  const char *why = NULL;
+  if (n < 3 || s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9' ||
+      s[2] < '0' || s[2] > '9' || (n > 3 && s[3] >= '0' && s[3] <= '9'))
+    why = "the status code must be a 3 digit integer";
+  else if (n == 3 || s[3] != ' ')
+    why = "the status code must be followed by a space and a reason phrase";
+  for (size_t i = 4; !why && i < n; i++)
     if (s[i] == '\r' || s[i] == '\n')
-      ok = 0;
-  if (ok) {
-    ok = 0;
+      why = "the status line must not contain CR or LF";
+  if (!why) {
+    int blank = 1;
     for (size_t i = 4; i < n; i++)
       if (s[i] != ' ' && s[i] != '\t')
-        ok = 1;
+        blank = 0;
+    if (blank)
+      why = "the reason phrase after the status code is missing";
   }
-  if (!ok) {
-    PyErr_Format(PyExc_ValueError,
-                 "invalid status %R: expected three digits, a space and a "
-                 "reason phrase, e.g. '200 OK'", status);
+  if (why) {
+    PyErr_Format(PyExc_ValueError, "invalid status %R: %s, e.g. '200 OK'",
+                 status, why);
     return -1;
   }
   *code = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
@@ -237,6 +244,16 @@ int sysgi_headers_copy(sysgi_req *rq, PyObject *status, PyObject *headers) {
                      "header value %R", value);
         return -1;
       }
+    }
+    if (ieq(ns, "transfer-encoding")) {
+      /* The server frames the body (RFC 9112: Content-Length or its own
+       * chunking); an application's Transfer-Encoding would mis-frame it
+       * (PEP 3333 forbids hop-by-hop headers). Dropped, and said so. */
+      sysgi_log(rq, SYSGI_LOG_WARN, "sysgi: the application of '%s' set "
+                "'Transfer-Encoding: %s', a hop-by-hop header that is the "
+                "server's to set: dropped, the server frames the body",
+                rq->r->script_filename, vs);
+      continue;
     }
     size_t spans[16][2];
     size_t ns_count = 1;

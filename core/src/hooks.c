@@ -111,6 +111,7 @@ static int run_hook(const sysgi_request *r, const char *fn_name,
   rq->ip = ip;
   rq->owner = PyThread_get_thread_ident();
   rq->content_length = -1;
+  const sysgi_request *outer = sysgi__stdio_set_request(r);
   PyObject *fn = sysgi_script_get(ip, rq, r->script_filename,
                                   r->script_mtime_us, fn_name);
   PyObject *env = NULL, *is_https = NULL, *lookup = NULL, *args = NULL,
@@ -152,6 +153,7 @@ static int run_hook(const sysgi_request *r, const char *fn_name,
   Py_XDECREF(rq->input);
   Py_XDECREF(rq->errors);
   Py_XDECREF(fn);
+  sysgi__stdio_set_request(outer);
   sysgi_interp_leave();
   free(rq);
   return rc;
@@ -197,6 +199,8 @@ int sysgi_allow_access(const sysgi_request *r, const char *host) {
 
 struct pw {
   const char *user, *password;
+  char *user_out; /* NULL: a str result is not wanted */
+  size_t user_out_len;
 };
 
 static PyObject *pw_args(PyObject *env, void *ctx) {
@@ -209,12 +213,49 @@ static PyObject *pw_args(PyObject *env, void *ctx) {
 }
 
 static int pw_result(sysgi_req *rq, PyObject *res, void *ctx) {
+  struct pw *p = ctx;
+  if (PyUnicode_Check(res) && p->user_out) {
+    /* mod_wsgi 4.x: a str grants access and is the user's name from now
+     * on (REMOTE_USER, the access log). */
+    PyObject *b = PyUnicode_AsLatin1String(res);
+    char *s;
+    Py_ssize_t n;
+    if (!b)
+      return SYSGI_E_APP;
+    if (PyBytes_AsStringAndSize(b, &s, &n) < 0 || n == 0 ||
+        strlen(s) != (size_t)n) {
+      Py_DECREF(b);
+      PyErr_SetString(PyExc_ValueError, "check_password() returned an "
+                      "empty user name or one with a NUL character");
+      return SYSGI_E_APP;
+    }
+    if ((size_t)n >= p->user_out_len) {
+      Py_DECREF(b);
+      PyErr_SetString(PyExc_ValueError, "check_password() returned a user "
+                      "name that is too long");
+      return SYSGI_E_APP;
+    }
+    memcpy(p->user_out, s, (size_t)n + 1);
+    Py_DECREF(b);
+    return 1;
+  }
   return check_bool(res, 1, "check_password()");
 }
 
 int sysgi_check_password(const sysgi_request *r, const char *user,
                          const char *password) {
-  struct pw p = {user ? user : "", password ? password : ""};
+  struct pw p = {user ? user : "", password ? password : "", NULL, 0};
+  return run_hook(r, "check_password", pw_args, pw_result, &p);
+}
+
+int sysgi_check_password_user(const sysgi_request *r, const char *user,
+                              const char *password, char *user_out,
+                              size_t user_out_len) {
+  struct pw p = {user ? user : "", password ? password : "", user_out,
+                 user_out_len};
+  if (!user_out || !user_out_len)
+    return SYSGI_E_INVAL;
+  user_out[0] = '\0';
   return run_hook(r, "check_password", pw_args, pw_result, &p);
 }
 

@@ -331,7 +331,14 @@ static PyObject *input_next(PyObject *self) {
   return line;
 }
 
+/* mod_wsgi 4.x's Input has close(); it does nothing there either (the
+ * server owns the connection). */
+static PyObject *input_close(PyObject *self, PyObject *unused) {
+  Py_RETURN_NONE;
+}
+
 static PyMethodDef input_methods[] = {
+    {"close", input_close, METH_NOARGS, "close(): does nothing"},
     {"read", input_read, METH_VARARGS, "read([size]) -> bytes"},
     {"readline", input_readline, METH_VARARGS, "readline([size]) -> bytes"},
     {"readlines", input_readlines, METH_VARARGS, "readlines([hint]) -> list"},

@@ -150,6 +150,10 @@ static void teardown(sysgi_interp *ip) {
   Py_CLEAR(ip->file_wrapper_type);
   Py_CLEAR(ip->responder_type);
   Py_CLEAR(ip->ssl_fn_type);
+  Py_CLEAR(ip->mw_started);
+  Py_CLEAR(ip->mw_finished);
+  Py_CLEAR(ip->mw_subscribers);
+  Py_CLEAR(ip->mw_response);
 }
 
 /* Creates sub-interpreter `name`. Called with groups_lock held, GIL not
@@ -417,7 +421,8 @@ int sysgi_interp_setup(sysgi_interp *ip) {
     return -1;
   ip->format_exception = PyObject_GetAttrString(tb, "format_exception");
   Py_DECREF(tb);
-  if (!ip->format_exception)
+  if (!ip->format_exception || sysgi__stdio_install() < 0 ||
+      sysgi__modwsgi_install(ip) < 0)
     return -1;
   return sysgi_environ_setup(ip);
 }

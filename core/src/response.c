@@ -518,6 +518,7 @@ static int run(sysgi_req *rq) {
     log_app_error(rq, "cannot build the WSGI environ for script");
     status = -1;
   } else {
+    sysgi__modwsgi_call(rq, rq->ip->mw_started, env);
     result = PyObject_Call(app, args, NULL);
     if (!result) {
       log_app_error(rq, "Exception occurred processing WSGI script");
@@ -544,19 +545,29 @@ static int run(sysgi_req *rq) {
   int bodyless = rq->is_head || rq->status < 200 || rq->status == 204 ||
                  rq->status == 304;
   if (status > 0 && !bodyless && !rq->send_failed &&
-      rq->content_length >= 0 && rq->body_sent < rq->content_length)
+      rq->content_length >= 0 && rq->body_sent < rq->content_length) {
+    /* The client waits for the missing bytes: on a kept-alive connection
+     * it would take the next response for them. Only closing the
+     * connection ends this response honestly. */
+    rq->short_body = 1;
     sysgi_log(rq, SYSGI_LOG_WARN, "sysgi: content length mismatch: the "
               "application of '%s' returned %lld of the %lld bytes its "
-              "Content-Length declared", r->script_filename,
-              (long long)rq->body_sent, (long long)rq->content_length);
+              "Content-Length declared; the connection is closed",
+              r->script_filename, (long long)rq->body_sent,
+              (long long)rq->content_length);
+  }
   if (status < 0) {
-    if (!rq->head_sent) {
+    if (!rq->head_sent && r->error_page_by_frontend) {
+      rq->failed_early = 1; /* the front end answers */
+    } else if (!rq->head_sent) {
       send_500(rq);
       finish_sends(rq);
     } else if (r->fe->abort) {
       SYSGI_NOGIL(r->fe->abort(r->conn));
     }
   }
+  if (args)
+    sysgi__modwsgi_call(rq, rq->ip->mw_finished, env);
   sysgi_responder_detach(rq->responder);
   sysgi_input_detach(rq->input);
   sysgi_errors_detach(rq->errors);
@@ -598,7 +609,7 @@ static void rq_init(sysgi_req *rq, const sysgi_request *r, sysgi_interp *ip) {
   rq->arena.inline_used = 0;
   rq->arena.blocks = NULL;
   rq->body_sent = 0;
-  rq->truncated = rq->send_failed = 0;
+  rq->truncated = rq->send_failed = rq->short_body = rq->failed_early = 0;
   rq->free_tokens = NULL;
   for (int i = SYSGI_TOKEN_POOL; i-- > 0;) {
     rq->pool[i].heap = 0;
@@ -631,10 +642,16 @@ int sysgi_handle(const sysgi_request *r) {
     return rc;
   sysgi_req rq;
   rq_init(&rq, r, ip);
+  const sysgi_request *outer = sysgi__stdio_set_request(r);
   rc = run(&rq);
+  sysgi__stdio_set_request(outer);
+  if (rc == 0 && rq.failed_early)
+    rc = SYSGI_E_APP;
   sysgi_interp_leave();
   if (rq.deferred)
     send_deferred(&rq);
+  if (rq.short_body && r->fe->abort)
+    r->fe->abort(r->conn); /* after the bytes there are went out */
   sysgi_arena_reset(&rq.arena);
   return rc;
 }

@@ -64,6 +64,8 @@ static PyObject *responder_call(PyObject *self, PyObject *args,
   if (sysgi_headers_copy(rq, status, headers) < 0)
     return NULL;
   rq->started = 1;
+  if (sysgi__modwsgi_response_started(rq, status, headers, exc_info) < 0)
+    return NULL;
   return PyObject_GetAttr(self, rq->ip->keys[K_S_WRITE]);
 }
 

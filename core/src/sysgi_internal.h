@@ -96,6 +96,8 @@ typedef struct sysgi_interp {
   sysgi_keycache_entry keycache[SYSGI_KEYCACHE_SIZE];
   size_t keycache_used;
   sysgi_keyptr_entry keyptr[SYSGI_KEYCACHE_SIZE];
+  /* the mod_wsgi module's per-request hooks (modwsgi_module.c) */
+  PyObject *mw_started, *mw_finished, *mw_subscribers, *mw_response;
 } sysgi_interp;
 
 /* ---- send tokens ---------------------------------------------------------- */
@@ -152,6 +154,11 @@ typedef struct sysgi_req {
   int64_t body_sent;
   int truncated;             /* stopped at the declared Content-Length  */
   int send_failed;           /* the client went away / I/O error        */
+  int short_body;            /* fewer bytes than the Content-Length: the
+                                connection must close (no response
+                                splitting on keep-alive)                */
+  int failed_early;          /* failed before the head; the front end
+                                answers (error_page_by_frontend)        */
 
   /* A response sent only once the interpreter has been left (one GIL
    * acquisition per request): the head, and the body of a small list or
@@ -203,6 +210,23 @@ int sysgi_pyhome_resolve(const char *home, char *base, size_t base_len,
  * `rq` may be NULL: the runtime log is used. The _nogil variants are for
  * code that does not hold the GIL; the others release it around fe->log. */
 void sysgi_log(sysgi_req *rq, int level, const char *fmt, ...);
+
+/* stdio_log.c: sys.stdout/sys.stderr (and a restricted sys.stdin) of the
+ * current interpreter as error-log objects, sys.argv = ['mod_wsgi'].
+ * 0 or -1 (Python error set). */
+int sysgi__stdio_install(void);
+/* modwsgi_module.c: sys.modules['mod_wsgi'] (and 'apache') of `ip`'s
+ * interpreter; 0 or -1 (Python error set). */
+int sysgi__modwsgi_install(struct sysgi_interp *ip);
+/* mod_wsgi's 'response_started' event, published only when an
+ * application subscribed (one list size check otherwise). 0 or -1. */
+int sysgi__modwsgi_response_started(struct sysgi_req *rq, PyObject *status,
+                                    PyObject *headers, PyObject *exc_info);
+/* Calls ip->mw_started / mw_finished with the environ (errors logged). */
+void sysgi__modwsgi_call(struct sysgi_req *rq, PyObject *fn, PyObject *env);
+/* The request running on this thread, for what sys.stdout/stderr log;
+ * returns the previous one (restore it after). */
+const sysgi_request *sysgi__stdio_set_request(const sysgi_request *r);
 void sysgi_log_nogil(const sysgi_request *r, int level, const char *fmt, ...);
 /* Logs `what`, then the current Python exception with its traceback, one
  * line per log entry, and clears it. */

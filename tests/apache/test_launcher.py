@@ -86,3 +86,49 @@ def test_serve_django_sigterm(module_path):
     rc, out = serve(module_path, os.path.join(EXAMPLES, "django_site", "wsgi.py"),
                     sig=signal.SIGTERM, check=check)
     assert rc == 0, out
+
+
+def test_serve_stock_django_startproject(module_path, tmp_path):
+    """A project exactly as `django-admin startproject mysite` makes it:
+    mysite/manage.py beside the package mysite/mysite/. The root is found
+    from manage.py, is on sys.path and is the working directory;
+    --python-path adds more."""
+    base = apache_fixture.make_public(str(tmp_path / "proj"))
+    subprocess.run(["django-admin", "startproject", "mysite", base], check=True)
+    extra = apache_fixture.make_public(str(tmp_path / "extra"))
+    with open(os.path.join(extra, "sysgi_extra_mod.py"), "w") as f:
+        f.write("VALUE = 'from --python-path'\n")
+    with open(os.path.join(base, "mysite", "urls.py"), "a") as f:
+        f.write("\nimport os\nfrom django.http import JsonResponse\n"
+                "def _where(request):\n"
+                "    import sysgi_extra_mod\n"
+                "    return JsonResponse({'cwd': os.getcwd(),\n"
+                "                         'extra': sysgi_extra_mod.VALUE})\n"
+                "urlpatterns.append(path('where/', _where))\n")
+    for root, dirs, files in os.walk(str(tmp_path)):
+        for n in dirs:
+            os.chmod(os.path.join(root, n), 0o755)
+        for n in files:
+            os.chmod(os.path.join(root, n), 0o644)
+    seen = {}
+
+    def check(r, port):
+        # "/" is Django's own (debug) answer: no ModuleNotFoundError 500
+        assert r.status_code in (200, 404) and "Django" in r.text, r.text[:2000]
+        w = requests.get("http://127.0.0.1:%d/where/" % port, timeout=60)
+        assert w.status_code == 200, w.text[:2000]
+        seen.update(w.json())
+        admin = requests.get("http://127.0.0.1:%d/admin/login/" % port, timeout=60)
+        assert admin.status_code == 200 and "csrfmiddlewaretoken" in admin.text
+    rc, out = serve(module_path, os.path.join(base, "mysite", "wsgi.py"),
+                    "--python-path", extra, check=check)
+    assert rc == 0, out
+    assert "ModuleNotFoundError" not in out
+    assert seen == {"cwd": base, "extra": "from --python-path"}
+
+
+def test_bad_python_path(module_path, tmp_path):
+    r = subprocess.run([SYSGI, "serve", os.path.join(EXAMPLES, "hello.py"),
+                        "--python-path", str(tmp_path / "nope")],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "no such directory" in r.stderr

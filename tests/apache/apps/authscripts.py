@@ -10,6 +10,9 @@ def allow_access(environ, host):
 
 def check_password(environ, user, password):
     users = {"alice": "wonderland", "bob": "builder"}
+    if user == "carol":
+        # mod_wsgi 4.x: a str grants access and replaces the user name.
+        return "carol.renamed" if password == "alias" else False
     if user not in users:
         return None
     return users[user] == password

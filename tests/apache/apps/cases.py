@@ -190,6 +190,122 @@ def env(environ, start_response):
     return _reply(start_response, json.dumps(out), "application/json")
 
 
+def cl_short(environ, start_response):
+    """Declares 10 bytes, sends 5 (?mode=list: one list, else a generator)."""
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", "10")])
+    if _qs(environ).get("mode") == "list":
+        return [b"01234"]
+
+    def gen():
+        yield b"012"
+        yield b"34"
+    return gen()
+
+
+def own_te(environ, start_response):
+    """Sets its own Transfer-Encoding (a hop-by-hop header) and sends the
+    body unchunked: the server must frame it itself."""
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Transfer-Encoding", "chunked")])
+
+    def gen():
+        yield b"hello "
+        yield b"world"
+    return gen()
+
+
+def stdio(environ, start_response):
+    """print() and sys.stderr go to the error log (?m=MARKER); reports what
+    the restricted streams raised."""
+    import threading
+    m = _qs(environ).get("m", "x")
+    out = {}
+    try:
+        print("stdout-%s line one" % m)
+        print("stdout-%s line two" % m, flush=True)
+        out["stdout"] = "ok"
+    except OSError as e:
+        out["stdout"] = str(e)
+    sys.stderr.write("stderr-%s one\nstderr-%s two\n" % (m, m))
+    t = threading.Thread(target=print, args=("thread-%s" % m,))
+    t.start()
+    t.join()
+    try:
+        sys.stdin.read()
+        out["stdin"] = "ok"
+    except (OSError, ValueError) as e:
+        out["stdin"] = str(e)
+    out["argv"] = sys.argv
+    try:
+        out["isatty"] = sys.stderr.isatty()
+    except OSError as e:
+        out["isatty"] = str(e)
+    return _reply(start_response, json.dumps(out), "application/json")
+
+
+_EVENTS = []
+
+
+def modwsgi(environ, start_response):
+    """What `import mod_wsgi` / `import apache` give an application."""
+    import mod_wsgi
+    import apache
+    if not _EVENTS:
+        _EVENTS.append("subscribed")
+        mod_wsgi.subscribe_events(lambda name, **kw: _EVENTS.append(name))
+        mod_wsgi.subscribe_shutdown(lambda name, **kw: None)
+    rid = environ.get("mod_wsgi.request_id")
+    data = mod_wsgi.request_data()
+    data["mark"] = 1
+    out = {"version": list(mod_wsgi.version),
+           "process_group": mod_wsgi.process_group,
+           "application_group": mod_wsgi.application_group,
+           "env_group": environ["mod_wsgi.application_group"],
+           "maximum_processes": mod_wsgi.maximum_processes,
+           "threads_per_process": mod_wsgi.threads_per_process,
+           "mpm_name": getattr(mod_wsgi, "mpm_name", None),
+           "apache_mpm_name": getattr(apache, "mpm_name", None),
+           "apache_attrs": sorted(a for a in dir(apache) if not a.startswith("_")),
+           "attrs": sorted(a for a in dir(mod_wsgi) if not a.startswith("_")),
+           "active": rid in mod_wsgi.active_requests
+           and mod_wsgi.active_requests[rid] is data,
+           "request_metrics": isinstance(mod_wsgi.request_metrics(), dict),
+           "process_metrics_pid": mod_wsgi.process_metrics()["pid"] == os.getpid(),
+           "server_metrics": mod_wsgi.server_metrics(),
+           "events": list(_EVENTS),
+           "apache_version": list(apache.version)}
+    return _reply(start_response, json.dumps(out), "application/json")
+
+
+def streams(environ, start_response):
+    """wsgi.errors / wsgi.input as mod_wsgi 4's (issue 13)."""
+    e = environ["wsgi.errors"]
+    try:
+        e.fileno()
+        fileno = "no error"
+    except OSError:   # mod_wsgi: OSError; ours: io.UnsupportedOperation
+        fileno = "OSError"
+    out = {"isatty": e.isatty(), "closed": e.closed, "encoding": e.encoding,
+           "name": e.name, "fileno": fileno,
+           "input_close": environ["wsgi.input"].close()}
+    return _reply(start_response, json.dumps(out), "application/json")
+
+
+def pyflags(environ, start_response):
+    """What WSGIPythonOptimize / HashSeed / Warnings made of Python."""
+    import warnings
+    try:
+        warnings.warn("sysgi-test", UserWarning)
+        is_error = False
+    except UserWarning:
+        is_error = True
+    out = {"optimize": sys.flags.optimize, "hash": hash("sysgi"),
+           "warnoptions": list(sys.warnoptions),
+           "userwarning_is_error": is_error}
+    return _reply(start_response, json.dumps(out), "application/json")
+
+
 # ---- bad applications ----------------------------------------------------
 
 class _RaiseInIter:
@@ -250,7 +366,9 @@ ROUTES = {
     "/hello": hello, "/echo": echo, "/errors": errors, "/file": file,
     "/cookies": cookies, "/status": status, "/cl_truncate": cl_truncate,
     "/stream": stream, "/slow_stream": slow_stream, "/abandon": abandon,
-    "/head": head, "/counter": counter, "/env": env,
+    "/head": head, "/counter": counter, "/env": env, "/pyflags": pyflags, "/stdio": stdio,
+    "/modwsgi": modwsgi, "/streams": streams,
+    "/cl_short": cl_short, "/own_te": own_te,
 }
 
 

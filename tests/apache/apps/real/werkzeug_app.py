@@ -1,0 +1,1 @@
+from werkzeug.testapp import test_app as application  # noqa: F401
