@@ -59,8 +59,27 @@ static char *to_utf8(const wchar_t *w) {
 /* Loads the DLL of the python-home (the model's, else PYTHONHOME) and
  * starts the runtime. Returns 1 when Python runs; 0 after logging ONE line
  * naming the cause. */
+/* The interpreter options of the model, as the environment variables
+ * CPython reads when it starts (mod_sysgi does the same, apache-win/
+ * compat.c). _wputenv_s also sets the process environment, which a Python
+ * built on another C runtime (the UCRT of python.org's builds) reads. */
+static void apply_python_options(const sysgi_server_settings *s) {
+  wchar_t v[1024];
+  if (s->python_optimize) {
+    swprintf(v, 1024, L"%u", s->python_optimize);
+    _wputenv_s(L"PYTHONOPTIMIZE", v);
+  }
+  if (s->python_hash_seed && MultiByteToWideChar(CP_UTF8, 0, s->python_hash_seed,
+                                                 -1, v, 1024))
+    _wputenv_s(L"PYTHONHASHSEED", v);
+  if (s->python_warnings && MultiByteToWideChar(CP_UTF8, 0, s->python_warnings,
+                                                -1, v, 1024))
+    _wputenv_s(L"PYTHONWARNINGS", v);
+}
+
 static int start_python(const sysgi_server_settings *s) {
   char err[1024];
+  apply_python_options(s);
   wchar_t dll[MAX_PATH];
   wchar_t *home = s->python_home ? to_wide(s->python_home) : NULL;
   const wchar_t *use = home;

@@ -80,6 +80,11 @@ int main(int argc, char **argv) {
   cfg.enable_sendfile = getenv("ECHO_SENDFILE") != NULL;
   cfg.threads = argc > 2 ? (unsigned)atoi(argv[2]) : 8;
   cfg.max_queued = argc > 3 ? (unsigned)atoi(argv[3]) : 64;
+  /* As sysgi.exe (svc_run.c): Wine's http.sys hands a newly posted receive
+   * only to the first idle connection, so with few receives posted a
+   * request on another kept-alive connection waited until its client gave
+   * up (wine_httpsys_apps timed out so under load). */
+  cfg.receives = cfg.threads + 16;
   cfg.log = log_line;
   sysgi_httpsys *srv;
   int rc = sysgi_httpsys_start(&cfg, &srv);
