@@ -5,99 +5,30 @@
  */
 #include "sysgi_internal.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 typedef struct {
   PyObject_HEAD
   sysgi_req *rq;  /* NULL once the request has ended: runtime log */
-  char *buf;
-  size_t len, cap;
+  sysgi__linebuf lines;
 } errors;
 
 static void errors_dealloc(PyObject *self) {
   PyTypeObject *tp = Py_TYPE(self);
-  free(((errors *)self)->buf);
+  sysgi__linebuf_free(&((errors *)self)->lines);
   freefunc f = (freefunc)PyType_GetSlot(tp, Py_tp_free);
   f(self);
   Py_DECREF(tp);
 }
 
-/* Logs the first `n` bytes of the buffer as lines (the last one may lack
- * its newline) and drops them. The lines are moved out first: another
- * thread may write to this object while the GIL is released. */
-static void emit(errors *e, size_t n) {
-  if (n == 0)
-    return;
-  char *lines = malloc(n + 1);
-  if (!lines)
-    return;
-  memcpy(lines, e->buf, n);
-  lines[n] = '\0';
-  memmove(e->buf, e->buf + n, e->len - n);
-  e->len -= n;
-  /* Lines written by another thread (an app's background thread) go to
-   * the runtime log: the front end may only be called on the request's
-   * thread, and the request may end while this thread logs. */
-  const sysgi_request *r =
-      e->rq && e->rq->owner == PyThread_get_thread_ident() ? e->rq->r : NULL;
-  PyThreadState *save = PyEval_SaveThread();
-  char *p = lines;
-  while (p < lines + n) {
-    char *nl = memchr(p, '\n', (size_t)(lines + n - p));
-    if (nl)
-      *nl = '\0';
-    sysgi_log_nogil(r, SYSGI_LOG_ERR, "%s", p);
-    if (!nl)
-      break;
-    p = nl + 1;
-  }
-  PyEval_RestoreThread(save);
-  free(lines);
+/* Lines written by another thread (an app's background thread) go to the
+ * runtime log: the front end may only be called on the request's thread,
+ * and the request may end while this thread logs. */
+static const sysgi_request *log_target(errors *e) {
+  return e->rq && e->rq->owner == PyThread_get_thread_ident() ? e->rq->r
+                                                               : NULL;
 }
 
 static int write_str(errors *e, PyObject *s) {
-  if (!PyUnicode_Check(s)) {
-    PyObject *tn = PyObject_GetAttrString((PyObject *)Py_TYPE(s), "__name__");
-    if (tn) {
-      PyErr_Format(PyExc_TypeError, "write() argument must be str, not %U",
-                   tn);
-      Py_DECREF(tn);
-    }
-    return -1;
-  }
-  PyObject *b = PyUnicode_AsEncodedString(s, "utf-8", "backslashreplace");
-  if (!b)
-    return -1;
-  char *p;
-  Py_ssize_t n;
-  int rc = PyBytes_AsStringAndSize(b, &p, &n);
-  if (rc == 0 && e->len + (size_t)n > e->cap) {
-    size_t cap = e->cap ? e->cap : 256;
-    while (cap < e->len + (size_t)n)
-      cap *= 2;
-    char *nb = realloc(e->buf, cap);
-    if (!nb) {
-      PyErr_NoMemory();
-      rc = -1;
-    } else {
-      e->buf = nb;
-      e->cap = cap;
-    }
-  }
-  if (rc == 0) {
-    memcpy(e->buf + e->len, p, (size_t)n);
-    e->len += (size_t)n;
-  }
-  Py_DECREF(b);
-  if (rc == 0) {
-    /* Everything up to the last newline is complete lines. */
-    size_t k = e->len;
-    while (k > 0 && e->buf[k - 1] != '\n')
-      k--;
-    emit(e, k);
-  }
-  return rc;
+  return sysgi__linebuf_write(&e->lines, s, log_target(e));
 }
 
 static PyObject *errors_write(PyObject *self, PyObject *s) {
@@ -125,7 +56,7 @@ static PyObject *errors_writelines(PyObject *self, PyObject *seq) {
 
 static PyObject *errors_flush(PyObject *self, PyObject *unused) {
   errors *e = (errors *)self;
-  emit(e, e->len);
+  sysgi__linebuf_flush(&e->lines, log_target(e));
   Py_RETURN_NONE;
 }
 
@@ -202,6 +133,6 @@ void sysgi_errors_detach(PyObject *o) {
   if (!o)
     return;
   errors *e = (errors *)o;
-  emit(e, e->len);
+  sysgi__linebuf_flush(&e->lines, log_target(e));
   e->rq = NULL;
 }

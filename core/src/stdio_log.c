@@ -33,44 +33,15 @@ typedef struct {
   PyObject_HEAD
   const char *name;   /* "<stdout>", "<stderr>", "<stdin>" (static) */
   int restricted;     /* every read/write raises OSError            */
-  char *buf;
-  size_t len, cap;
+  sysgi__linebuf lines;
 } stdio_log;
 
 static void stdio_dealloc(PyObject *self) {
   PyTypeObject *tp = Py_TYPE(self);
-  free(((stdio_log *)self)->buf);
+  sysgi__linebuf_free(&((stdio_log *)self)->lines);
   freefunc f = (freefunc)PyType_GetSlot(tp, Py_tp_free);
   f(self);
   Py_DECREF(tp);
-}
-
-/* Logs the first `n` buffered bytes as lines and drops them; moved out
- * first, since another thread may write while the GIL is released. */
-static void emit(stdio_log *o, size_t n) {
-  if (n == 0)
-    return;
-  char *lines = malloc(n + 1);
-  if (!lines)
-    return;
-  memcpy(lines, o->buf, n);
-  lines[n] = '\0';
-  memmove(o->buf, o->buf + n, o->len - n);
-  o->len -= n;
-  const sysgi_request *r = current;
-  PyThreadState *save = PyEval_SaveThread();
-  char *p = lines;
-  while (p < lines + n) {
-    char *nl = memchr(p, '\n', (size_t)(lines + n - p));
-    if (nl)
-      *nl = '\0';
-    sysgi_log_nogil(r, SYSGI_LOG_ERR, "%s", p);
-    if (!nl)
-      break;
-    p = nl + 1;
-  }
-  PyEval_RestoreThread(save);
-  free(lines);
 }
 
 static PyObject *restricted(stdio_log *o) {
@@ -80,38 +51,7 @@ static PyObject *restricted(stdio_log *o) {
 }
 
 static int write_str(stdio_log *o, PyObject *s) {
-  if (!PyUnicode_Check(s)) {
-    PyErr_SetString(PyExc_TypeError, "write() argument must be str");
-    return -1;
-  }
-  PyObject *b = PyUnicode_AsEncodedString(s, "utf-8", "backslashreplace");
-  char *p;
-  Py_ssize_t n;
-  if (!b || PyBytes_AsStringAndSize(b, &p, &n) < 0) {
-    Py_XDECREF(b);
-    return -1;
-  }
-  if (o->len + (size_t)n > o->cap) {
-    size_t cap = o->cap ? o->cap : 256;
-    while (cap < o->len + (size_t)n)
-      cap *= 2;
-    char *nb = realloc(o->buf, cap);
-    if (!nb) {
-      Py_DECREF(b);
-      PyErr_NoMemory();
-      return -1;
-    }
-    o->buf = nb;
-    o->cap = cap;
-  }
-  memcpy(o->buf + o->len, p, (size_t)n);
-  o->len += (size_t)n;
-  Py_DECREF(b);
-  size_t k = o->len;
-  while (k > 0 && o->buf[k - 1] != '\n')
-    k--;
-  emit(o, k);
-  return 0;
+  return sysgi__linebuf_write(&o->lines, s, current);
 }
 
 static PyObject *m_write(PyObject *self, PyObject *s) {
@@ -144,7 +84,7 @@ static PyObject *m_writelines(PyObject *self, PyObject *seq) {
 
 static PyObject *m_flush(PyObject *self, PyObject *unused) {
   stdio_log *o = (stdio_log *)self;
-  emit(o, o->len);
+  sysgi__linebuf_flush(&o->lines, current);
   Py_RETURN_NONE;
 }
 

@@ -211,6 +211,20 @@ int sysgi_pyhome_resolve(const char *home, char *base, size_t base_len,
  * code that does not hold the GIL; the others release it around fe->log. */
 void sysgi_log(sysgi_req *rq, int level, const char *fmt, ...);
 
+/* linebuf.c: text written to a log object (wsgi.errors, sys.stdout,
+ * sys.stderr) becomes one error-log entry per line, through the log of `r`
+ * (NULL: the runtime log). A partial line waits for its newline or a
+ * flush. write: `s` must be a str (else TypeError); 0 or -1 (Python error
+ * set). The caller holds the GIL; it is released while lines are logged. */
+typedef struct sysgi__linebuf {
+  char *buf;
+  size_t len, cap;
+} sysgi__linebuf;
+int sysgi__linebuf_write(sysgi__linebuf *lb, PyObject *s,
+                         const sysgi_request *r);
+void sysgi__linebuf_flush(sysgi__linebuf *lb, const sysgi_request *r);
+void sysgi__linebuf_free(sysgi__linebuf *lb);
+
 /* stdio_log.c: sys.stdout/sys.stderr (and a restricted sys.stdin) of the
  * current interpreter as error-log objects, sys.argv = ['mod_wsgi'].
  * 0 or -1 (Python error set). */
