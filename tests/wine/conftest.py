@@ -49,6 +49,38 @@ def wine():
     subprocess.run(["wineserver", "-k"], env=env, timeout=60)
 
 
+def service_prefix(name, trace, overrides="mscoree,mshtml="):
+    """A fresh Wine prefix BUILD/wineprefix-NAME whose services (the SCM,
+    the Event Log) stay up for the module: wineserver -p keeps them alive
+    between commands (WINE.md). services.exe is started with WINEDEBUG
+    `trace`, and its output is kept in BUILD/wineprefix-NAME-services.log,
+    which is how tests read the Event Log (ReportEventW only traces).
+    Returns (env, root, log); end it with end_prefix(env)."""
+    env = wine_env()
+    env["WINEDLLOVERRIDES"] = overrides
+    root = os.path.join(BUILD, "wineprefix-" + name)
+    env["WINEPREFIX"] = root
+    if os.path.exists(root):
+        subprocess.run(["wineserver", "-k"], env=env, timeout=60)
+        shutil.rmtree(root)
+    subprocess.run(["wineboot", "-i"], env=env, check=True, timeout=300,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["wineserver", "-w"], env=env, timeout=120)
+    subprocess.run(["wineserver", "-p"], env=env, check=True, timeout=60)
+    log = os.path.join(BUILD, "wineprefix-%s-services.log" % name)
+    boot_env = dict(env)
+    boot_env["WINEDEBUG"] = trace
+    with open(log, "wb") as f:
+        subprocess.run(["wine", "cmd", "/c", "echo", "services started"],
+                       env=boot_env, stdin=subprocess.DEVNULL, stdout=f,
+                       stderr=f, timeout=300, check=True)
+    return env, root, log
+
+
+def end_prefix(env):
+    subprocess.run(["wineserver", "-k"], env=env, timeout=60)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

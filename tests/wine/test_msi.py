@@ -27,14 +27,13 @@ HttpSetServiceConfiguration is a stub (URL reservations are only logged).
 """
 import os
 import re
-import shutil
 import subprocess
 import time
 
 import pytest
 import requests
 
-from conftest import BUILD, free_port, wine_env
+from conftest import BUILD, end_prefix, free_port, service_prefix
 
 MSI = os.environ.get("SYSGI_MSI", "")
 VERSION = os.environ.get("SYSGI_MSI_VERSION", "")
@@ -189,26 +188,10 @@ def prefix():
     if not os.path.isfile(os.path.join(WINPY, "python.exe")):
         pytest.fail("no Windows CPython at %s (unpack the winpy fixture, "
                     "see HELPERS.md, or set SYSGI_WINPY)" % WINPY)
-    env = wine_env()
-    env["WINEDLLOVERRIDES"] = "mscoree,mshtml=;winedbg.exe=d"
-    root = os.path.join(BUILD, "wineprefix-msi")
-    env["WINEPREFIX"] = root
-    if os.path.exists(root):
-        subprocess.run(["wineserver", "-k"], env=env, timeout=60)
-        shutil.rmtree(root)
-    subprocess.run(["wineboot", "-i"], env=env, check=True, timeout=300,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    subprocess.run(["wineserver", "-w"], env=env, timeout=120)
-    subprocess.run(["wineserver", "-p"], env=env, check=True, timeout=60)
-    log = os.path.join(BUILD, "wineprefix-msi-services.log")
-    boot_env = dict(env)
-    boot_env["WINEDEBUG"] = "-all,+eventlog"
-    with open(log, "wb") as f:
-        subprocess.run(["wine", "cmd", "/c", "echo", "services started"],
-                       env=boot_env, stdin=subprocess.DEVNULL, stdout=f,
-                       stderr=f, timeout=300, check=True)
+    env, root, log = service_prefix("msi", "-all,+eventlog",
+                                    "mscoree,mshtml=;winedbg.exe=d")
     yield Prefix(env, root, log)
-    subprocess.run(["wineserver", "-k"], env=env, timeout=60)
+    end_prefix(env)
 
 
 @pytest.fixture(scope="module")

@@ -20,14 +20,13 @@ What Wine really does and what it only accepts (see the README):
 """
 import os
 import re
-import shutil
 import subprocess
 import time
 
 import pytest
 import requests
 
-from conftest import BUILD, free_port, wine_env
+from conftest import BUILD, end_prefix, free_port, service_prefix
 
 SYSGI = os.environ.get("SYSGI_EXE", "")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -116,28 +115,12 @@ def prefix():
     if not os.path.isfile(os.path.join(WINPY, "python.exe")):
         pytest.fail("no Windows CPython at %s (unpack the winpy fixture, "
                     "see HELPERS.md, or set SYSGI_WINPY)" % WINPY)
-    env = wine_env()
-    root = os.path.join(BUILD, "wineprefix-service")
-    env["WINEPREFIX"] = root
-    if os.path.exists(root):
-        subprocess.run(["wineserver", "-k"], env=env, timeout=60)
-        shutil.rmtree(root)
-    subprocess.run(["wineboot", "-i"], env=env, check=True, timeout=300,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    subprocess.run(["wineserver", "-w"], env=env, timeout=120)
-    subprocess.run(["wineserver", "-p"], env=env, check=True, timeout=60)
-    log = os.path.join(BUILD, "wineprefix-service-services.log")
-    boot_env = dict(env)
-    boot_env["WINEDEBUG"] = "-all,+eventlog,fixme+advapi"
-    with open(log, "wb") as f:
-        subprocess.run(["wine", "cmd", "/c", "echo", "services started"],
-                       env=boot_env, stdin=subprocess.DEVNULL, stdout=f,
-                       stderr=f, timeout=300, check=True)
+    env, root, log = service_prefix("service", "-all,+eventlog,fixme+advapi")
     pfx = Prefix(env, log)
     yield pfx
     if pfx.status()["installed"]:
         pfx.sysgi("uninstall")
-    subprocess.run(["wineserver", "-k"], env=env, timeout=60)
+    end_prefix(env)
 
 
 def write_apps(d):
