@@ -108,12 +108,40 @@ const char *sysgi_ap_set_trusted_proxies(cmd_parms *cmd, void *mconfig,
   return NULL;
 }
 
+/* Whether `s` is a literal address: four dotted decimals, or an IPv6
+ * address (APR's parser is strict for those). Anything else would make
+ * apr_sockaddr_info_get resolve it: a DNS query per request on a name the
+ * client chose in X-Forwarded-For (found by tests/fuzz). */
+static int literal_ip(apr_pool_t *p, const char *s) {
+  apr_ipsubnet_t *sn;
+  if (!strchr(s, ':')) {
+    int dots = 0, digits = 0;
+    const char *c;
+    for (c = s; *c; c++) {
+      if (*c == '.') {
+        if (!digits)
+          return 0;
+        dots++;
+        digits = 0;
+      } else if (apr_isdigit(*c) && digits < 3) {
+        digits++;
+      } else {
+        return 0;
+      }
+    }
+    if (dots != 3 || !digits)
+      return 0;
+  }
+  return apr_ipsubnet_create(&sn, s, NULL, p) == APR_SUCCESS;
+}
+
 static int trusted(request_rec *r, const apr_array_header_t *nets,
                    const char *ip) {
   apr_sockaddr_t *sa;
   int i;
-  if (!ip || apr_sockaddr_info_get(&sa, ip, APR_UNSPEC, 0, 0, r->pool) !=
-                 APR_SUCCESS)
+  if (!ip || !literal_ip(r->pool, ip) ||
+      apr_sockaddr_info_get(&sa, ip, APR_UNSPEC, 0, 0, r->pool) !=
+          APR_SUCCESS)
     return 0;
   for (i = 0; i < nets->nelts; i++)
     if (apr_ipsubnet_test(APR_ARRAY_IDX(nets, i, apr_ipsubnet_t *), sa))

@@ -19,11 +19,19 @@
  * trusted (bit i: the i-th of proxy.c's table); then '\n'-separated
  * fields: the WSGIScriptAlias mounts (',' separated, at most 4), the
  * method, the unparsed URI, the peer address, then "Name: value" headers.
- * Invariants: no crash or leak; every variable has a name and a value;
+ * Invariants: no crash or leak; no client string reaches the resolver
+ * (getaddrinfo below); every variable has a name and a value;
  * after the proxy headers at most one header of each trusted kind is
  * left, REMOTE_ADDR is set, and a REQUEST_METHOD of GET for a HEAD only
  * when WSGIMapHEADToGET says so.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* RTLD_NEXT (apr-1-config passes it too) */
+#endif
+#include <dlfcn.h>
+#include <netdb.h>
+#include <arpa/inet.h>
+
 #include "mod_sysgi.h"
 
 #include "apr_lib.h"
@@ -187,6 +195,24 @@ AP_DECLARE(void) ap_add_cgi_vars(request_rec *r) {
   } else {
     apr_table_setn(e, "SCRIPT_NAME", r->uri);
   }
+}
+
+/* A header value is the client's word: the translation must never hand it
+ * to the resolver (a DNS query per request, chosen by the client). Every
+ * getaddrinfo of this process goes through here; a name that is not a
+ * literal address aborts. */
+int getaddrinfo(const char *node, const char *service,
+                const struct addrinfo *hints, struct addrinfo **res) {
+  static int (*real)(const char *, const char *, const struct addrinfo *,
+                     struct addrinfo **);
+  unsigned char buf[16];
+  if (node && inet_pton(AF_INET, node, buf) != 1 &&
+      inet_pton(AF_INET6, node, buf) != 1)
+    abort(); /* name resolution of a client-supplied string */
+  if (!real)
+    real = (int (*)(const char *, const char *, const struct addrinfo *,
+                    struct addrinfo **))dlsym(RTLD_NEXT, "getaddrinfo");
+  return real(node, service, hints, res);
 }
 
 /* ---- the target --------------------------------------------------------- */
