@@ -108,30 +108,43 @@ const char *sysgi_ap_set_trusted_proxies(cmd_parms *cmd, void *mconfig,
   return NULL;
 }
 
-/* Whether `s` is a literal address: four dotted decimals, or an IPv6
- * address (APR's parser is strict for those). Anything else would make
- * apr_sockaddr_info_get resolve it: a DNS query per request on a name the
- * client chose in X-Forwarded-For (found by tests/fuzz). */
+/* Four dotted decimals from 0 to 255 without leading zeros (which
+ * inet_aton would read as octal). */
+static int dotted_quad(const char *s) {
+  int dots = 0, digits = 0, value = 0;
+  for (; *s; s++) {
+    if (*s == '.') {
+      if (!digits || ++dots > 3)
+        return 0;
+      digits = value = 0;
+    } else if (apr_isdigit(*s) && !(digits && value == 0)) {
+      value = value * 10 + (*s - '0');
+      if (++digits > 3 || value > 255)
+        return 0;
+    } else {
+      return 0;
+    }
+  }
+  return dots == 3 && digits;
+}
+
+/* Whether `s` is a literal address, in the one form every resolver reads
+ * as a number: a dotted quad, or IPv6 (hex digits and ':', an embedded
+ * IPv4 tail a dotted quad) that APR's strict parser takes. Anything else
+ * would make apr_sockaddr_info_get resolve it: a DNS query per request on
+ * a name the client chose in X-Forwarded-For (found by tests/fuzz). */
 static int literal_ip(apr_pool_t *p, const char *s) {
   apr_ipsubnet_t *sn;
-  if (!strchr(s, ':')) {
-    int dots = 0, digits = 0;
-    const char *c;
-    for (c = s; *c; c++) {
-      if (*c == '.') {
-        if (!digits)
-          return 0;
-        dots++;
-        digits = 0;
-      } else if (apr_isdigit(*c) && digits < 3) {
-        digits++;
-      } else {
-        return 0;
-      }
-    }
-    if (dots != 3 || !digits)
+  const char *c, *tail;
+  if (!strchr(s, ':'))
+    return dotted_quad(s) &&
+           apr_ipsubnet_create(&sn, s, NULL, p) == APR_SUCCESS;
+  for (c = s; *c; c++)
+    if (!apr_isxdigit(*c) && *c != ':' && *c != '.')
       return 0;
-  }
+  tail = strrchr(s, ':') + 1;
+  if (strchr(tail, '.') && !dotted_quad(tail))
+    return 0;
   return apr_ipsubnet_create(&sn, s, NULL, p) == APR_SUCCESS;
 }
 
