@@ -211,7 +211,11 @@ typedef struct sysgi_request {
    * one header ("Name: value", as the application sees it) longer than
    * limit_request_field_size bytes, is answered 431; a request line
    * (METHOD REQUEST_URI SERVER_PROTOCOL) longer than limit_request_line,
-   * 414. Each is logged with the number that broke the limit. */
+   * 414. Each is logged with the number that broke the limit. With
+   * error_page_by_frontend, a 413 (declared, or the app let the limit's
+   * OSError out before its head) is not sent: sysgi_handle() returns
+   * SYSGI_E_TOO_LARGE and the front end answers 413 (Apache: its page,
+   * ErrorDocument 413). */
   int64_t limit_request_body;
   unsigned limit_request_fields;
   unsigned limit_request_field_size;
@@ -226,7 +230,8 @@ typedef struct sysgi_request {
  * head, or an aborted connection after it). Returns a negative error when
  * nothing at all was sent, and the front end must answer itself:
  * SYSGI_E_NOPYTHON -> 503, SYSGI_E_APP (script missing, failed to import,
- * callable not found) -> 500, others -> 500. The cause has been logged
+ * callable not found) -> 500, SYSGI_E_TOO_LARGE (limit_request_body, with
+ * error_page_by_frontend only) -> 413, others -> 500. The cause has been logged
  * through fe->log.
  */
 int sysgi_handle(const sysgi_request *req);

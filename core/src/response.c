@@ -566,7 +566,7 @@ static int run(sysgi_req *rq) {
               (long long)rq->content_length);
   }
   if (status < 0) {
-    if (!rq->head_sent && rq->body_too_large) {
+    if (!rq->head_sent && rq->body_too_large && !r->error_page_by_frontend) {
       send_page(rq, 413); /* the app let the limit's OSError out */
       finish_sends(rq);
     } else if (!rq->head_sent && r->error_page_by_frontend) {
@@ -659,7 +659,9 @@ int sysgi_handle(const sysgi_request *r) {
   sysgi_req rq;
   rq_init(&rq, r, ip);
   const sysgi_request *outer = sysgi__stdio_set_request(r);
-  if (refuse) {
+  if (refuse == 413 && r->error_page_by_frontend) {
+    rc = SYSGI_E_TOO_LARGE; /* the front end answers 413 its own way */
+  } else if (refuse) {
     send_page(&rq, refuse);
     finish_sends(&rq);
     rc = 0;
@@ -668,7 +670,7 @@ int sysgi_handle(const sysgi_request *r) {
   }
   sysgi__stdio_set_request(outer);
   if (rc == 0 && rq.failed_early)
-    rc = SYSGI_E_APP;
+    rc = rq.body_too_large ? SYSGI_E_TOO_LARGE : SYSGI_E_APP;
   sysgi_interp_leave();
   if (rq.deferred)
     send_deferred(&rq);

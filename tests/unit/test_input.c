@@ -368,6 +368,29 @@ TEST_IMPL(input_body_limit) {
   ASSERT_LOG(c, "larger than limit-request-body 50: 413");
   ASSERT_EQ(c->reads, 0);
   test_done(c);
+  /* A front end with its own error pages (Apache) answers the 413. */
+  c = test_conn("inlim1b",
+      "def application(environ, start_response):\n"
+      "    start_response('200 OK', [])\n"
+      "    return [b'app ran']\n", "POST", "/");
+  fake_var(c, "CONTENT_LENGTH", "100");
+  c->req.limit_request_body = 50;
+  c->req.error_page_by_frontend = 1;
+  ASSERT_EQ(fake_run(c), SYSGI_E_TOO_LARGE);
+  ASSERT_EQ(c->head_calls, 0);
+  test_done(c);
+  c = test_conn("inlim1c",
+      "def application(environ, start_response):\n"
+      "    environ['wsgi.input'].read()\n"
+      "    start_response('200 OK', [])\n"
+      "    return [b'app ran']\n", "POST", "/");
+  c->body = body100;
+  c->body_len = 100;
+  c->req.limit_request_body = 50;
+  c->req.error_page_by_frontend = 1;
+  ASSERT_EQ(fake_run(c), SYSGI_E_TOO_LARGE);
+  ASSERT_EQ(c->head_calls, 0);
+  test_done(c);
   static const size_t pieces[] = {0, 7};
   for (int i = 0; i < 2; i++) {
     c = test_conn("inlim2", catch_app, "POST", "/");
