@@ -124,6 +124,7 @@ static int head_nogil(sysgi_req *rq) {
   if (rq->head_sent)
     return rq->send_failed;
   rq->head_sent = 1;
+  sysgi__timeout_head_sent(rq);
   const sysgi_request *r = rq->r;
   int rc = r->fe->send_head(r->conn, rq->status, rq->status_line,
                             rq->headers, rq->n_headers, rq->content_length);
@@ -404,6 +405,41 @@ static void send_500(sysgi_req *rq) {
   sysgi_send_bytes(rq, NULL, body_500, (Py_ssize_t)sizeof body_500 - 1);
 }
 
+static const char body_504[] =
+    "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n"
+    "<html><head>\n<title>504 Gateway Timeout</title>\n</head><body>\n"
+    "<h1>Gateway Timeout</h1>\n"
+    "<p>The application did not answer within the server's\n"
+    "request timeout.</p>\n</body></html>\n";
+
+/* The application unwound from RequestTimeout before its head. */
+static void send_504(sysgi_req *rq) {
+  rq->status = 504;
+  rq->status_line = "504 Gateway Timeout";
+  rq->headers = (sysgi_header *)headers_500;
+  rq->n_headers = 1;
+  rq->content_length = (int64_t)sizeof body_504 - 1;
+  rq->body_sent = 0;
+  rq->truncated = 0;
+  sysgi_send_bytes(rq, NULL, body_504, (Py_ssize_t)sizeof body_504 - 1);
+}
+
+/* After sysgi__timeout_end() said RequestTimeout was raised in rq. */
+static void log_timeout(sysgi_req *rq, int failed) {
+  const sysgi_tmo_entry *e = &rq->tmo;
+  const char *what =
+      !failed ? "the application returned normally (it caught the "
+                "exception, or ended before it was raised)"
+      : !rq->head_sent ? (rq->r->error_page_by_frontend
+                              ? "answered 504 Gateway Timeout by the server"
+                              : "answered 504 Gateway Timeout")
+                       : "the response had started: the connection is "
+                         "aborted";
+  sysgi_log(rq, SYSGI_LOG_ERR, "sysgi: request timeout: %s %s of '%s' "
+            "unwound after %.1f s: %s", e->method, e->uri, e->app,
+            sysgi__timeout_elapsed(rq), what);
+}
+
 static void log_app_error(sysgi_req *rq, const char *what) {
   char msg[1200];
   snprintf(msg, sizeof msg, "sysgi: %s '%s'.", what, rq->r->script_filename);
@@ -501,10 +537,23 @@ static int run(sysgi_req *rq) {
   const char *callable = r->callable_object && *r->callable_object
                              ? r->callable_object
                              : "application";
+  /* The clock starts before the script is loaded: a slow import counts. */
+  sysgi__timeout_begin(rq);
   PyObject *app = sysgi_script_get(rq->ip, rq, r->script_filename,
                                    r->script_mtime_us, callable);
-  if (!app)
-    return SYSGI_E_APP;
+  if (!app) {
+    if (!sysgi__timeout_end(rq))
+      return SYSGI_E_APP;
+    rq->timed_out = 1;
+    log_timeout(rq, 1);
+    if (r->error_page_by_frontend) {
+      rq->failed_early = 1;
+    } else {
+      send_504(rq);
+      finish_sends(rq);
+    }
+    return 0;
+  }
   PyObject *env = NULL, *args = NULL, *result = NULL;
   rq->input = sysgi_input_new(rq);
   rq->errors = sysgi_errors_new(rq);
@@ -540,6 +589,12 @@ static int run(sysgi_req *rq) {
   finish_sends(rq);
   if (result)
     call_close(rq, result);
+  /* The application is done: out of the registry before anything else
+   * runs (mod_wsgi's request_finished event is Python code too). */
+  if (sysgi__timeout_end(rq)) {
+    rq->timed_out = 1;
+    log_timeout(rq, status < 0);
+  }
   /* HEAD, 1xx, 204 and 304 never have a body (RFC 9110 6.4.1): their
    * Content-Length is not a promise of body bytes. */
   int bodyless = rq->is_head || rq->status < 200 || rq->status == 204 ||
@@ -559,6 +614,9 @@ static int run(sysgi_req *rq) {
   if (status < 0) {
     if (!rq->head_sent && r->error_page_by_frontend) {
       rq->failed_early = 1; /* the front end answers */
+    } else if (!rq->head_sent && rq->timed_out) {
+      send_504(rq);
+      finish_sends(rq);
     } else if (!rq->head_sent) {
       send_500(rq);
       finish_sends(rq);
@@ -621,6 +679,8 @@ static void rq_init(sysgi_req *rq, const sysgi_request *r, sysgi_interp *ip) {
   rq->deferred = 0;
   rq->deferred_body = NULL;
   rq->responder = rq->input = rq->errors = NULL;
+  rq->tmo.state = 0;
+  rq->timed_out = 0;
 }
 
 int sysgi_handle(const sysgi_request *r) {
@@ -646,7 +706,7 @@ int sysgi_handle(const sysgi_request *r) {
   rc = run(&rq);
   sysgi__stdio_set_request(outer);
   if (rc == 0 && rq.failed_early)
-    rc = SYSGI_E_APP;
+    rc = rq.timed_out ? SYSGI_E_TIMEOUT : SYSGI_E_APP;
   sysgi_interp_leave();
   if (rq.deferred)
     send_deferred(&rq);
