@@ -203,6 +203,8 @@ typedef struct sysgi_server_settings {
   unsigned python_optimize;             /* 0, 1 (-O) or 2 (-OO)            */
   const char *python_hash_seed;         /* "random" or a number, NULL: unset */
   const char *python_warnings;          /* -W filters, ',' separated, or NULL */
+  /* added for request-timeout (issue 14): milliseconds, 0 = off */
+  unsigned request_timeout_ms, interrupt_timeout_ms;
 } sysgi_server_settings;
 
 typedef struct sysgi_app_settings {
@@ -212,6 +214,9 @@ typedef struct sysgi_app_settings {
   /* added after the contract */
   const char *section;             /* "app:/app" as it was written           */
   int chunked_request;             /* accept chunked request bodies (on)     */
+  /* added for request-timeout (issue 14): milliseconds, 0 = off; unset:
+   * the server's */
+  unsigned request_timeout_ms, interrupt_timeout_ms;
 } sysgi_app_settings;
 
 typedef struct sysgi_group_settings {
@@ -229,6 +234,11 @@ typedef struct sysgi_group_settings {
       eviction_timeout_ms;
   unsigned listen_backlog;
   uint64_t stack_size;
+  /* added for request-timeout (issue 14): a process group's
+   * request_timeout_ms / interrupt_timeout_ms, when not 0, replace the
+   * app's for the apps it runs; a thread that does not unwind gets its
+   * worker recycled */
+  unsigned interrupt_timeout_ms;
 } sysgi_group_settings;
 
 const sysgi_server_settings *sysgi_config_server(const sysgi_config *cfg);
