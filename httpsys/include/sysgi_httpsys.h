@@ -35,6 +35,9 @@ typedef struct sysgi_httpsys_app {
   int pass_authorization;        /* pass Authorization as HTTP_AUTHORIZATION */
   int enable_sendfile;           /* file_wrapper as file-handle chunks     */
   int script_reloading;          /* reload the script when its file changes */
+  /* request-timeout / interrupt-timeout of this app in ms; 0: the
+   * server's (sysgi_httpsys_config). */
+  unsigned request_timeout_ms, interrupt_timeout_ms;
 } sysgi_httpsys_app;
 
 typedef struct sysgi_httpsys_config {
@@ -68,6 +71,17 @@ typedef struct sysgi_httpsys_config {
   unsigned shutdown_timeout_ms; /* in-flight grace at stop; 0: 10000 */
 
   sysgi_httpsys_handler handle; /* NULL: sysgi_handle */
+
+  /* request-timeout / interrupt-timeout in ms (0: off) of every app whose
+   * own value is 0. When any is set, a watchdog thread raises the core's
+   * RequestTimeout in overdue requests (504, or an aborted response) and
+   * calls on_stuck(on_stuck_ctx, n) when requests did not unwind within
+   * their interrupt timeout (n: how many are stuck now; called again only
+   * when more get stuck). on_stuck NULL: the server logs it. on_stuck runs
+   * on the watchdog thread: it must not call sysgi_httpsys_stop itself. */
+  unsigned request_timeout_ms, interrupt_timeout_ms;
+  void (*on_stuck)(void *ctx, unsigned n_stuck);
+  void *on_stuck_ctx;
 
   /* Server log (thread-safe). May be NULL. */
   sysgi_log_fn log;
