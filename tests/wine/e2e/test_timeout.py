@@ -6,6 +6,7 @@ httpapi.dll, which streams; Wine's http.sys only sends whole responses).
 One server per stand-in for the module, with --request-timeout 2."""
 import os
 import shutil
+import time
 
 import pytest
 import requests
@@ -34,16 +35,27 @@ def get(s, path, **kw):
     return requests.get(s.url(path), timeout=TIMEOUT, **kw)
 
 
+def wait_log(s, *needles):
+    """sysgi.exe's stderr once it holds every needle (a reader thread
+    copies the pipe: a line may land just after the response)."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        log = s.stderr()
+        if all(n in log for n in needles):
+            return log
+        assert time.monotonic() < deadline, (needles, log)
+        time.sleep(0.2)
+
+
 @BOTH
 @pytest.mark.parametrize("path", ["/busy", "/sleeploop"])
 def test_overdue_request_gets_504_and_the_server_keeps_serving(srv, path):
     r = get(srv, path)
     assert r.status_code == 504, (r.status_code, r.text, srv.stderr())
     assert "Gateway Timeout" in r.text
-    log = srv.stderr()
-    assert "request timeout: GET %s of '" % path in log, log
-    assert "RequestTimeout raised in its thread" in log, log
-    assert "answered 504 Gateway Timeout" in log, log
+    wait_log(srv, "request timeout: GET %s of '" % path,
+             "RequestTimeout raised in its thread",
+             "answered 504 Gateway Timeout")
     # Both worker threads are back in the pool, untouched.
     for _ in range(4):
         r = get(srv, "/")
@@ -58,5 +70,6 @@ def test_after_the_head_the_connection_is_aborted(srv):
         for _ in r.iter_content(65536):
             pass
         raise AssertionError("the stream ended without an abort")
-    assert "the connection is aborted" in srv.stderr()
+    wait_log(srv, "request timeout: GET /stream of '",
+             "the connection is aborted")
     assert get(srv, "/").status_code == 200
