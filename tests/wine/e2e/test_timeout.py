@@ -6,12 +6,13 @@ httpapi.dll, which streams; Wine's http.sys only sends whole responses).
 One server per stand-in for the module, with --request-timeout 2."""
 import os
 import shutil
+import threading
 import time
 
 import pytest
 import requests
 
-from e2e_support import Serve, STAND_INS, TIMEOUT
+from e2e_support import Serve, STAND_INS, TIMEOUT, winpath
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 APP = os.path.join(HERE, "..", "..", "apache", "apps", "timeout_app.py")
@@ -26,7 +27,7 @@ def srv(request, wine, tmp_path_factory):
     shutil.copy(APP, tmp / "timeout_app.py")
     s = Serve(wine, kind, tmp, tmp / "timeout_app.py",
               ["--threads", "2", "--request-timeout", "2",
-               "--interrupt-timeout", "10"])
+               "--interrupt-timeout", "3"])
     yield s
     s.stop()
 
@@ -72,4 +73,26 @@ def test_after_the_head_the_connection_is_aborted(srv):
         raise AssertionError("the stream ended without an abort")
     wait_log(srv, "request timeout: GET /stream of '",
              "the connection is aborted")
+    assert get(srv, "/").status_code == 200
+
+
+@OURS
+def test_a_thread_that_does_not_unwind_is_reported(srv, tmp_path):
+    flag = tmp_path / "release"
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault(
+        "r", get(srv, "/stuck?" + winpath(flag))))
+    t.start()
+    try:
+        log = wait_log(srv, "request timeout: GET /stuck?",
+                       "has not unwound",
+                       "worker thread(s) did not unwind after "
+                       "interrupt-timeout")
+        assert "interrupt-timeout 3 s" in log
+    finally:
+        flag.write_text("go")
+        t.join(TIMEOUT)
+    r = out["r"]
+    assert r.status_code == 200 and r.text == "caught 1 released True", r.text
+    assert srv.stderr().count("has not unwound") == 1
     assert get(srv, "/").status_code == 200
