@@ -29,6 +29,8 @@ struct sysgi_ap_conn {
   int error_override;       /* WSGIErrorOverride On                       */
   int override_status;      /* the application's error status, which
                                Apache answers instead (body discarded)    */
+  int direct;               /* only pass-through filters down to the
+                               socket (see send_block); -1 not known yet  */
 };
 
 int sysgi_ap_conn_override_status(const sysgi_ap_conn *c) {
@@ -107,6 +109,7 @@ static int send_head(void *conn, int status, const char *status_line,
     c->declared = (apr_off_t)content_length;
   }
   c->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+  c->direct = -1; /* looked up by the first streamed block */
   if (r->header_only && c->body != 2 && has_body(r))
     /* A HEAD whose body the application has not read: httpd would read
      * and discard it all before answering (and turn a half-closed or bad
@@ -116,14 +119,61 @@ static int send_head(void *conn, int status, const char *status_line,
   return SYSGI_OK;
 }
 
-/* A streamed response must reach the client chunk by chunk, so each send
- * ends with a flush, except the one that completes a declared
- * Content-Length: the end of the response follows at once and httpd then
- * writes head and body in one go. */
-static void maybe_flush(sysgi_ap_conn *c) {
-  if (c->declared < 0 || c->sent < c->declared)
-    APR_BRIGADE_INSERT_TAIL(
-        c->bb, apr_bucket_flush_create(c->r->connection->bucket_alloc));
+/* httpd's filters that pass every brigade on at once, holding nothing
+ * back (content_length counts, http_header prepends the head once, chunk
+ * frames, byterange passes a 200 through). Any other filter (deflate,
+ * ssl, h2...) may buffer a block until it sees a FLUSH. */
+static int direct_chain(request_rec *r) {
+  static const char *const pass[] = {"byterange", "content_length",
+                                     "http_header", "http_outerror",
+                                     "chunk", "core", NULL};
+  for (ap_filter_t *f = r->output_filters; f; f = f->next) {
+    const char *const *p = pass;
+    while (*p && ap_cstr_casecmp(f->frec->name, *p))
+      p++;
+    if (!*p)
+      return 0;
+  }
+  return 1;
+}
+
+/* The core output filter writes a brigade of at least this many bytes at
+ * once (a non-blocking write); smaller ones it only sets aside. */
+#define SYSGI_MIN_WRITE 4096
+
+/* A streamed response must reach the client chunk by chunk (PEP 3333: a
+ * block is "sent to the operating system" before the application is asked
+ * for the next one), so each send ends with the block written, except the
+ * one that completes a declared Content-Length: the end of the response
+ * follows at once and httpd then writes head and body in one go.
+ * A FLUSH bucket does that, but costs a second trip down the filter chain
+ * (content_length splits the brigade at it) and a flush bucket. When the
+ * chain is direct and the block is big enough for the core output filter
+ * to write it at once, the block goes without the FLUSH: the core writes
+ * what the socket takes and sets the rest aside, and says so in
+ * c->data_in_output_filters; only then does a FLUSH follow (a blocking
+ * write of the rest). Either way nothing of the block is left in httpd
+ * when send_body returns. */
+static int send_block(sysgi_ap_conn *c) {
+  request_rec *r = c->r;
+  apr_status_t rv;
+  if (c->declared >= 0 && c->sent >= c->declared)
+    return pass_status(c, ap_pass_brigade(r->output_filters, c->bb));
+  if (c->direct < 0)
+    c->direct = direct_chain(r);
+  if (c->direct) {
+    apr_off_t len = 0;
+    if (apr_brigade_length(c->bb, 0, &len) == APR_SUCCESS &&
+        len >= SYSGI_MIN_WRITE) {
+      rv = ap_pass_brigade(r->output_filters, c->bb);
+      if (rv != APR_SUCCESS || !r->connection->data_in_output_filters)
+        return pass_status(c, rv);
+      apr_brigade_cleanup(c->bb);
+    }
+  }
+  APR_BRIGADE_INSERT_TAIL(c->bb,
+                          apr_bucket_flush_create(r->connection->bucket_alloc));
+  return pass_status(c, ap_pass_brigade(r->output_filters, c->bb));
 }
 
 static int send_body(void *conn, const void *data, size_t len,
@@ -141,8 +191,7 @@ static int send_body(void *conn, const void *data, size_t len,
   APR_BRIGADE_INSERT_TAIL(c->bb, apr_bucket_transient_create(
                                      data, len, r->connection->bucket_alloc));
   c->sent += (apr_off_t)len;
-  maybe_flush(c);
-  return pass_status(c, ap_pass_brigade(r->output_filters, c->bb));
+  return send_block(c);
 }
 
 static int send_file(void *conn, intptr_t os_handle, int64_t offset,
