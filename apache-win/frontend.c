@@ -3,7 +3,8 @@
  * goes out through the request's output filter chain as brigades, the body
  * comes in through ap_get_client_block (de-chunked by httpd). Every send is
  * finished (or copied by httpd's set-aside) before a callback returns, so no
- * callback ever answers SYSGI_PENDING.
+ * send answers SYSGI_PENDING (try_send_body's SYSGI_PENDING only means
+ * "call flush() before the next block").
  */
 #include "mod_sysgi.h"
 
@@ -31,6 +32,7 @@ struct sysgi_ap_conn {
                                Apache answers instead (body discarded)    */
   int direct;               /* only pass-through filters down to the
                                socket (see send_block); -1 not known yet  */
+  apr_size_t max_buffer;    /* httpd writes blocking from this many bytes */
 };
 
 int sysgi_ap_conn_override_status(const sysgi_ap_conn *c) {
@@ -141,6 +143,26 @@ static int direct_chain(request_rec *r) {
  * once (a non-blocking write); smaller ones it only sets aside. */
 #define SYSGI_MIN_WRITE 4096
 
+/* From this many bytes in the brigade the core output filter writes
+ * blocking (FlushMaxThreshold, 64 KiB by default). */
+static apr_size_t max_buffer(request_rec *r) {
+#if AP_MODULE_MAGIC_AT_LEAST(20120211, 97)
+  core_server_config *sc =
+      ap_get_core_module_config(r->server->module_config);
+  if (sc->flush_max_threshold)
+    return sc->flush_max_threshold;
+#endif
+  (void)r;
+  return 65536;
+}
+
+static void learn_chain(sysgi_ap_conn *c) {
+  if (c->direct < 0) {
+    c->direct = direct_chain(c->r);
+    c->max_buffer = max_buffer(c->r);
+  }
+}
+
 /* A streamed response must reach the client chunk by chunk (PEP 3333: a
  * block is "sent to the operating system" before the application is asked
  * for the next one), so each send ends with the block written, except the
@@ -159,8 +181,7 @@ static int send_block(sysgi_ap_conn *c) {
   apr_status_t rv;
   if (c->declared >= 0 && c->sent >= c->declared)
     return pass_status(c, ap_pass_brigade(r->output_filters, c->bb));
-  if (c->direct < 0)
-    c->direct = direct_chain(r);
+  learn_chain(c);
   if (c->direct) {
     apr_off_t len = 0;
     if (apr_brigade_length(c->bb, 0, &len) == APR_SUCCESS &&
@@ -192,6 +213,46 @@ static int send_body(void *conn, const void *data, size_t len,
                                      data, len, r->connection->bucket_alloc));
   c->sent += (apr_off_t)len;
   return send_block(c);
+}
+
+/* The core's streaming fast path (sysgi.h), called with the GIL held: a
+ * block that can go down a direct chain without a blocking write (no
+ * FLUSH, nothing of an earlier send left in httpd, less than the core
+ * output filter's blocking threshold) is passed at once: the core output
+ * filter writes it without blocking and sets aside (copies) what the socket
+ * did not take. Then the core calls flush() without the GIL, before the
+ * application runs again. Anything else is declined, for send_body. */
+static int try_send_body(void *conn, const void *data, size_t len) {
+  sysgi_ap_conn *c = conn;
+  request_rec *r = c->r;
+  if (c->override_status)
+    return SYSGI_OK;
+  if (r->connection->aborted)
+    return SYSGI_E_CLIENT_GONE;
+  if (!c->bb || c->sent == 0) /* the head goes out with the first block */
+    return SYSGI_E_UNSUPPORTED;
+  learn_chain(c);
+  if (!c->direct || len < SYSGI_MIN_WRITE || len >= c->max_buffer ||
+      r->connection->data_in_output_filters)
+    return SYSGI_E_UNSUPPORTED;
+  APR_BRIGADE_INSERT_TAIL(c->bb, apr_bucket_transient_create(
+                                     data, len, r->connection->bucket_alloc));
+  c->sent += (apr_off_t)len;
+  int rc = pass_status(c, ap_pass_brigade(r->output_filters, c->bb));
+  if (rc < 0)
+    return rc;
+  return r->connection->data_in_output_filters ? SYSGI_PENDING : SYSGI_OK;
+}
+
+/* Writes, blocking, what try_send_body left set aside in httpd. */
+static int flush(void *conn) {
+  sysgi_ap_conn *c = conn;
+  request_rec *r = c->r;
+  if (r->connection->aborted)
+    return SYSGI_E_CLIENT_GONE;
+  APR_BRIGADE_INSERT_TAIL(c->bb,
+                          apr_bucket_flush_create(r->connection->bucket_alloc));
+  return pass_status(c, ap_pass_brigade(r->output_filters, c->bb));
 }
 
 static int send_file(void *conn, intptr_t os_handle, int64_t offset,
@@ -281,10 +342,11 @@ static const char *ssl_var_lookup(void *conn, const char *name) {
 
 static const sysgi_frontend fe_plain = {
     send_head, send_body, send_file, NULL, read_body, client_gone,
-    abort_conn, log_line, NULL, NULL};
+    abort_conn, log_line, NULL, NULL, try_send_body, flush};
 static const sysgi_frontend fe_ssl = {
     send_head, send_body, send_file, NULL, read_body, client_gone,
-    abort_conn, log_line, ssl_is_https, ssl_var_lookup};
+    abort_conn, log_line, ssl_is_https, ssl_var_lookup, try_send_body,
+    flush};
 
 const sysgi_frontend *sysgi_ap_frontend(void) {
   return (opt_is_https || opt_var_lookup) ? &fe_ssl : &fe_plain;
