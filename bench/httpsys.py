@@ -190,7 +190,8 @@ def main(argv=None):
     wb = os.path.abspath(a.win_build)
     exes = {"echo": os.path.join(wb, "tests", "wine", "echo_server.exe"),
             "sysgi": os.path.join(wb, "service", "sysgi.exe")}
-    dll = os.path.join(wb, "tests", "wine", "httpapi.dll")
+    dll = os.environ.get("SYSGI_TEST_HTTPAPI") or os.path.join(
+        wb, "tests", "wine", "httpapi", "httpapi.dll")
     for f in [dll] + [exes[s] for s in servers if s in exes]:
         if not os.path.isfile(f):
             p.error("%s not found (build the Windows tree: --win-build)" % f)
