@@ -15,9 +15,12 @@
  * the service. A single worker is stopped with TerminateProcess, not by the
  * job.
  *
- * Wine 8 accepts the limits and reads them back but does not enforce them
- * (../shared/WINE.md): the service's own sampling (svc_process_memory) is
- * what recycles a worker before its limit, on both.
+ * Wine 8 accepts the limits but neither enforces them (../shared/WINE.md)
+ * nor reads them back: its QueryInformationJobObject returns every limit
+ * and flag as 0, kill-on-close included, although it does kill the job's
+ * processes on close (measured by tests/wine/worker_plumbing.c). The
+ * service's own sampling (svc_process_memory) is what recycles a worker
+ * before its limit, on both.
  */
 #ifndef SYSGI_SERVICE_JOB_H
 #define SYSGI_SERVICE_JOB_H
@@ -52,8 +55,9 @@ int svc_job_create(const svc_job_limits *want, const char *what, HANDLE *job);
 int svc_job_assign(HANDLE job, HANDLE process);
 
 /* Reads the job's limits back (QueryInformationJobObject), with the
- * number of its processes and the peaks. Returns 0 or SYSGI_E_IO
- * (logged). */
+ * number of its processes and the peaks: what Windows holds, not what was
+ * asked (under Wine 8: limits, flags and peaks 0, the process count
+ * right). Returns 0 or SYSGI_E_IO (logged). */
 int svc_job_query(HANDLE job, svc_job_limits *out);
 
 /* Ends every process of the job with `exit_code` now (TerminateJobObject).
@@ -68,7 +72,8 @@ void svc_job_close(HANDLE job);
 typedef struct svc_process_mem {
   uint64_t private_bytes;  /* PrivateUsage: the commit charge, what
                               memory-limit (JOB_OBJECT_LIMIT_PROCESS_MEMORY)
-                              limits                                      */
+                              limits (Wine 8 leaves PrivateUsage 0: then
+                              PagefileUsage, the same figure)             */
   uint64_t working_set;    /* WorkingSetSize: resident now                */
   uint64_t peak_working_set;
   uint64_t pagefile_usage; /* PagefileUsage (equal to private_bytes on
