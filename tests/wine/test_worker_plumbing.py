@@ -53,6 +53,8 @@ def run(wine, tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     env = dict(wine)
     env["WINEDLLOVERRIDES"] = "mscoree,mshtml=;winedbg.exe=d"
+    for name in ("LANG", "LC_ALL", "PYTHONDONTWRITEBYTECODE"):
+        env.pop(name, None)  # the program clears them too
     # stdout and stderr on pipes: the program starts a Windows CPython.
     r = subprocess.run(["wine", PROGRAM, "run", wine_path(winpy_exe()),
                         wine_path(str(home))], env=env, timeout=400,

@@ -592,6 +592,14 @@ int main(void) {
     fprintf(stderr, "usage: worker_plumbing run PYTHON_EXE HOME_DIR\n");
     return 2;
   }
+  /* What the worker sets must not come from the caller's environment
+   * (Wine copies the Unix one: PYTHONDONTWRITEBYTECODE=1 is common). */
+  static const wchar_t *const clear[] = {L"LANG", L"LC_ALL",
+                                         L"PYTHONDONTWRITEBYTECODE"};
+  for (int i = 0; i < 3; i++) {
+    _wputenv_s(clear[i], L"");
+    SetEnvironmentVariableW(clear[i], NULL);
+  }
   check_job_limits();
   check_handle_list();
   check_spawn_errors();
