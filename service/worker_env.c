@@ -86,6 +86,22 @@ int svc_worker_env_locale(const char *lang, const char *locale,
   return 0;
 }
 
+int svc_worker_env_locale_after_python(const char *locale) {
+  if (!locale)
+    return 0;
+  char names[4][128];
+  int n = candidates(locale, names);
+  for (int i = 0; i < n; i++) {
+    const char *got = setlocale(LC_CTYPE, names[i]);
+    if (got) {
+      svc_logf(SYSGI_LOG_DEBUG, "locale '%s': LC_CTYPE is '%s' again after "
+               "Python's start", locale, got);
+      return 1;
+    }
+  }
+  return 0;
+}
+
 DWORD svc_priority_class(int p) {
   if (p <= -11)
     return HIGH_PRIORITY_CLASS;

@@ -66,6 +66,18 @@ int svc_worker_env_apply(const sysgi_config *cfg, const char *group,
 int svc_worker_env_locale(const char *lang, const char *locale,
                           char *accepted, size_t accepted_len);
 
+/* Call after sysgi_runtime_init() when the group has a locale: CPython's
+ * start-up sets LC_CTYPE to the user's default locale (on Windows its
+ * setlocale(LC_CTYPE, "") does not read LC_ALL), so this sets LC_CTYPE
+ * back to the group's locale, for the whole C runtime locale to be the
+ * group's as on POSIX. It reaches Python when Python shares sysgi.exe's C
+ * runtime (msvcrt: mingw builds such as the test fixture); a python.org
+ * build has its own (the UCRT), where the application calls
+ * locale.setlocale(locale.LC_ALL, os.environ['LC_ALL']) itself. NULL or
+ * an unknown name: nothing (the warning was logged before). Returns 1
+ * when LC_CTYPE was set, else 0. */
+int svc_worker_env_locale_after_python(const char *locale);
+
 /* mod_wsgi's cpu-priority (a nice value: -20 highest .. 20 lowest) as a
  * Windows priority class:
  *   -20 .. -11  HIGH_PRIORITY_CLASS

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import wine_path
+from conftest import unix_path, wine_path
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROGRAM = os.environ.get("SYSGI_WORKER_PLUMBING", "")
@@ -110,3 +110,98 @@ def test_log_lines_name_the_cause(run):
     assert ("cannot start process: SetHandleInformation (a handle to inherit) "
             "failed") in err, err
     assert "locale 'xx_QQ.bogus' is not known to the C runtime" in err, err
+
+
+# ---- the worker's start-up with the real Windows CPython (worker_python.c) --
+
+APP = r'''
+import locale, os, sys
+import venvonly, libmod
+print("W venvonly=" + venvonly.NAME)
+print("W libmod=" + libmod.WHERE)
+print("W LANG=" + os.environ.get("LANG", "-"))
+print("W LC_ALL=" + os.environ.get("LC_ALL", "-"))
+print("W PYTHONDONTWRITEBYTECODE=" + os.environ.get("PYTHONDONTWRITEBYTECODE", "-"))
+print("W dont_write_bytecode=%s" % sys.dont_write_bytecode)
+print("W cwd=" + os.getcwd())
+print("W pycache=%s" % os.path.exists(os.path.join(
+    os.path.dirname(venvonly.__file__), "__pycache__")))
+print("W locale=%s" % locale.setlocale(locale.LC_ALL))
+print("W base_prefix=" + sys.base_prefix)
+print("W site=%s" % ";".join(p for p in sys.path if "site-packages" in p))
+def application(environ, start_response):
+    start_response("200 OK", [])
+    return [b""]
+'''
+
+
+@pytest.fixture(scope="module")
+def started(wine, tmp_path_factory):
+    program = os.environ.get("SYSGI_WORKER_PYTHON", "")
+    assert program and os.path.isfile(program), \
+        "SYSGI_WORKER_PYTHON is not set: run through ctest"
+    root = tmp_path_factory.mktemp("group")
+    env = dict(wine)
+    env["WINEDLLOVERRIDES"] = "mscoree,mshtml=;winedbg.exe=d"
+    for name in ("LANG", "LC_ALL", "PYTHONDONTWRITEBYTECODE"):
+        env.pop(name, None)
+    venv = root / "venv"
+    r = subprocess.run(["wine", wine_path(winpy_exe()), "-m", "venv",
+                        "--without-pip", wine_path(str(venv))], env=env,
+                       timeout=300, stdin=subprocess.DEVNULL,
+                       capture_output=True)
+    assert (venv / "pyvenv.cfg").is_file(), r
+    site = venv / "Lib" / "site-packages"
+    (site / "venvonly.py").write_text('NAME = "venv-only 1.0"\n')
+    home = root / "home"
+    (home / "lib").mkdir(parents=True)
+    (home / "lib" / "libmod.py").write_text('WHERE = "group python-path"\n')
+    (home / "app.py").write_text(APP)
+    r = subprocess.run(["wine", program, wine_path(str(venv)),
+                        wine_path(str(home)), wine_path(str(home / "app.py"))],
+                       env=env, timeout=300, stdin=subprocess.DEVNULL,
+                       capture_output=True)
+    err = r.stderr.decode("utf-8", "replace").replace("\r\n", "\n")
+    seen = {}
+    for line in err.splitlines():
+        m = re.match(r"^\[\d\] W ([a-z_A-Z]+)=(.*)$", line)
+        if m:
+            seen[m.group(1)] = m.group(2)
+    return {"rc": r.returncode, "err": err, "seen": seen, "venv": venv,
+            "home": home, "site": site}
+
+
+def test_worker_python_starts_from_the_groups_venv(started):
+    s, err = started["seen"], started["err"]
+    assert started["rc"] == 0, err
+    assert s.get("venvonly") == "venv-only 1.0", err
+    assert os.path.realpath(unix_path(s.get("base_prefix", ""))) == \
+        os.path.realpath(os.path.dirname(winpy_exe())), err
+    assert wine_path(str(started["site"])).lower() in s.get("site", "").lower(), err
+
+
+def test_worker_python_has_the_groups_python_path(started):
+    assert started["seen"].get("libmod") == "group python-path", started["err"]
+
+
+def test_worker_python_lang_and_locale(started):
+    s, err = started["seen"], started["err"]
+    assert s.get("LANG") == "fr_FR.UTF-8", err
+    assert s.get("LC_ALL") == "fr_FR.UTF-8", err
+    # The whole C runtime locale, LC_CTYPE included (set again after
+    # Python's start-up reset it to the user default).
+    assert s.get("locale") == "French_France.1252", err
+
+
+def test_worker_python_dont_write_bytecode(started):
+    s, err = started["seen"], started["err"]
+    assert s.get("PYTHONDONTWRITEBYTECODE") == "1", err
+    assert s.get("dont_write_bytecode") == "True", err
+    assert s.get("pycache") == "False", err
+    assert not (started["site"] / "__pycache__").exists()
+    assert not (started["home"] / "lib" / "__pycache__").exists()
+
+
+def test_worker_python_home_is_cwd(started):
+    assert started["seen"].get("cwd", "").lower() == wine_path(
+        str(started["home"])).lower(), started["err"]
