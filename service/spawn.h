@@ -15,6 +15,8 @@
  * (svc_child.output). They must be pipes: a Windows CPython whose
  * stdout/stderr is a regular file dies at start-up under Wine, and a
  * service has no console. svc_spawn_drain() turns that pipe into log lines.
+ * The caller must drain it (or ask for no_output_pipe): a child writing to
+ * a full pipe blocks, and after the read end is closed its writes fail.
  *
  * The listed handles keep their values in the child: pass them on its
  * command line (svc_handle_arg / svc_handle_parse).

@@ -20,7 +20,7 @@ PROGRAM = os.environ.get("SYSGI_WORKER_PLUMBING", "")
 CHECKS = [
     "job_create", "job_no_limits",
     "spawn_handle_list", "child_has_listed_handle", "child_lacks_unlisted_handle",
-    "spawn_missing_exe", "spawn_bad_handle",
+    "handle_args", "spawn_missing_exe", "spawn_bad_handle",
     "spawn_into_job", "child_in_job", "child_alive_before_close", "kill_on_close",
     "memory_sampled", "memory_private_grows", "memory_working_set_grows",
     "memory_bad_handle", "job_terminate",

@@ -259,6 +259,20 @@ static void check_handle_list(void) {
   CloseHandle(unlisted);
 }
 
+static void check_handle_args(void) {
+  wchar_t buf[24];
+  HANDLE h = NULL;
+  svc_handle_arg((HANDLE)(ULONG_PTR)0x1a4, buf, 24);
+  int ok = !wcscmp(buf, L"0x1a4") && svc_handle_parse(buf, &h) == 0 &&
+           h == (HANDLE)(ULONG_PTR)0x1a4;
+  HANDLE bad = (HANDLE)1;
+  ok = ok && svc_handle_parse(L"0x1a4z", &bad) == SYSGI_E_INVAL && !bad &&
+       svc_handle_parse(L"", &bad) == SYSGI_E_INVAL &&
+       svc_handle_parse(L"0", &bad) == SYSGI_E_INVAL &&
+       svc_handle_parse(NULL, &bad) == SYSGI_E_INVAL;
+  CHECK("handle_args", ok, "'%ls' -> %p", buf, h);
+}
+
 static void check_spawn_errors(void) {
   svc_spawn_opts o = {0};
   svc_child c;
@@ -602,6 +616,7 @@ int main(void) {
   }
   check_job_limits();
   check_handle_list();
+  check_handle_args();
   check_spawn_errors();
   check_kill_on_close();
   check_memory();
