@@ -305,6 +305,15 @@ def main():
         print("soak: %s" % ("PASS" if ok else "FAIL"))
     finally:
         stop()
+        # The test httpapi.dll's STATS lines (SYSGI_HTTPAPI_STATS=n: every
+        # n requests and at the queue's close), to attribute a growth.
+        for root, _, files in os.walk(site):
+            if "httpapi.log" in files:
+                with open(os.path.join(root, "httpapi.log"),
+                          errors="replace") as f:
+                    for line in f:
+                        if line.startswith(("STATS", "VIOLATION")):
+                            print("soak: httpapi.dll " + line.rstrip())
         shutil.rmtree(site, ignore_errors=True)
     sys.exit(0 if ok else 1)
 

@@ -314,11 +314,6 @@ ha_queue *ha_find_queue(HANDLE h, const char *fn) {
   return NULL;
 }
 
-ha_req *ha_find_req(HTTP_REQUEST_ID id) {
-  if (id < ID_BASE || id - ID_BASE >= G.n_reqs)
-    return NULL;
-  return G.reqs[id - ID_BASE];
-}
 
 ULONG WINAPI HttpCreateRequestQueue(HTTPAPI_VERSION v, PCWSTR name,
                                     PSECURITY_ATTRIBUTES sa, ULONG flags,
@@ -385,7 +380,7 @@ void ha_queue_request(ha_req *r) {
   if (q->n_recvs > 0) {
     ha_op *op = q->recvs[0];
     memmove(q->recvs, q->recvs + 1, (size_t)--q->n_recvs * sizeof *q->recvs);
-    op->r = r;
+    ha_op_set_req(op, r);
     r->state = R_DELIVERING;
     if (op->flags & HTTP_RECEIVE_REQUEST_FLAG_COPY_BODY)
       ha_take_pre(r);
@@ -413,6 +408,28 @@ void ha_abort_queue(ha_queue *q) {
   q->ready_head = q->ready_tail = NULL;
 }
 
+typedef struct {
+  ha_queue *q;
+  const char *fn;
+} close_check_arg;
+
+static void close_check(ha_req *r, void *arg) {
+  close_check_arg *a = arg;
+  const char *fn = a->fn;
+  if (r->q != a->q)
+    return;
+  int gone = r->cancelled || r->c->dead;
+  if (r->state == R_RECEIVED && !r->final_sent && !gone)
+    ha_violation("request %llu received but never answered when its queue "
+                 "closed (%s)", (unsigned long long)r->id, fn);
+  if (r->state == R_MORE_DATA && !gone)
+    ha_violation("request %llu: ERROR_MORE_DATA never followed by a "
+                 "receive with its RequestId", (unsigned long long)r->id);
+  if (r->send_pending || r->read_pending)
+    ha_violation("request %llu: I/O in flight when its queue closed",
+                 (unsigned long long)r->id);
+}
+
 static ULONG shut(HANDLE h, int closing) {
   const char *fn = closing ? "HttpCloseRequestQueue" : "HttpShutdownRequestQueue";
   ha_start();
@@ -424,20 +441,9 @@ static ULONG shut(HANDLE h, int closing) {
     return ERROR_INVALID_HANDLE;
   }
   /* The first of shutdown and close ends every request of the queue. */
-  for (size_t i = 0; !q->shut && i < G.n_reqs; i++) {
-    ha_req *r = G.reqs[i];
-    if (r->q != q)
-      continue;
-    int gone = r->cancelled || r->c->dead;
-    if (r->state == R_RECEIVED && !r->final_sent && !gone)
-      ha_violation("request %llu received but never answered when its queue "
-                   "closed (%s)", (unsigned long long)r->id, fn);
-    if (r->state == R_MORE_DATA && !gone)
-      ha_violation("request %llu: ERROR_MORE_DATA never followed by a "
-                   "receive with its RequestId", (unsigned long long)r->id);
-    if (r->send_pending || r->read_pending)
-      ha_violation("request %llu: I/O in flight when its queue closed",
-                   (unsigned long long)r->id);
+  if (!q->shut) {
+    close_check_arg a = {q, fn};
+    ha_reqs_each(close_check, &a);
   }
   int found;
   ha_cancel_receives(q, NULL, &found);
@@ -457,4 +463,8 @@ static ULONG shut(HANDLE h, int closing) {
 }
 
 ULONG WINAPI HttpShutdownRequestQueue(HANDLE h) { return shut(h, 0); }
-ULONG WINAPI HttpCloseRequestQueue(HANDLE h) { return shut(h, 1); }
+ULONG WINAPI HttpCloseRequestQueue(HANDLE h) {
+  if (G.stats_every)
+    ha_stats("close");
+  return shut(h, 1);
+}

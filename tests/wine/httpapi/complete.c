@@ -158,7 +158,10 @@ void ha_op_free(ha_op *op) {
   if (op->sync_event)
     CloseHandle(op->sync_event);
   free(op->chunks);
+  if (op->r) /* last: the record may be freed as soon as this is 0 */
+    InterlockedDecrement(&op->r->ops);
   free(op);
+  InterlockedDecrement(&ha_live_ops);
 }
 
 void ha_complete_later(ha_op *op, LONG status, SIZE_T bytes) {
@@ -296,6 +299,8 @@ void ha_start(void) {
     snprintf(G.log_path, sizeof G.log_path, "%s", log);
   const char *tr = getenv("SYSGI_HTTPAPI_TRACE");
   G.trace = tr && strcmp(tr, "1") == 0;
+  const char *se = getenv("SYSGI_HTTPAPI_STATS");
+  G.stats_every = se ? (unsigned)strtoul(se, NULL, 10) : 0;
   const char *po = getenv("SYSGI_HTTPAPI_POISON");
   G.poison_all = po && strcmp(po, "all") == 0;
   const char *md = getenv("SYSGI_HTTPAPI_MAX_DELAY_US");

@@ -33,6 +33,7 @@
 
 #define HA_MAX_HEAD (256 * 1024) /* request line + headers */
 #define HA_BUF (64 * 1024)
+#define HA_KEEP 1024 /* request records kept after the request (reqs.c) */
 
 typedef struct ha_queue ha_queue;
 typedef struct ha_conn ha_conn;
@@ -121,6 +122,9 @@ struct ha_conn {
    * deadline, or a limit on each single wait for the socket (gap). */
   int timer, timed_out;
   int64_t deadline_us, gap_us;
+  int exited;          /* the thread is past its last request */
+  int thread_done;     /* the thread touches nothing of it any more */
+  size_t refs;         /* request records pointing to it */
   struct ha_conn *next;
 };
 
@@ -156,6 +160,8 @@ struct ha_req {
   int resp_status, resp_chunked, resp_close, resp_no_body;
   int64_t resp_cl, resp_sent;
   ha_req *next_ready;
+  LONG ops;            /* ops with op->r == this, not freed yet */
+  ha_req *next_zombie; /* reqs.c */
 };
 
 typedef struct ha_globals {
@@ -171,8 +177,10 @@ typedef struct ha_globals {
   int n_closed;
   ha_listener *listeners;
   ha_conn *conns;
-  ha_req **reqs; /* by id - ID_BASE */
-  size_t n_reqs, cap_reqs;
+  ha_req *reqs[HA_KEEP]; /* the last HA_KEEP, by (id - ID_BASE) % HA_KEEP */
+  size_t n_reqs;         /* ids issued */
+  ha_req *zombies;       /* older records something may still reach */
+  size_t n_zombies;
   HTTP_CONNECTION_ID next_conn;
   HTTP_TIMEOUT_LIMIT_INFO timeouts; /* HttpServerTimeoutsProperty */
   /* Completer: ops ordered by due time. */
@@ -180,6 +188,7 @@ typedef struct ha_globals {
   ha_op *due_head;
   uint64_t rng;
   int poison_all, trace;
+  unsigned stats_every; /* SYSGI_HTTPAPI_STATS: a STATS line every n requests */
   unsigned max_delay_us; /* completions wait 0..max_delay_us */
   char log_path[MAX_PATH];
   HANDLE log_file;
@@ -215,12 +224,27 @@ void ha_op_free(ha_op *op);
 /* api.c */
 int ha_session_index(HTTP_SERVER_SESSION_ID id);
 ha_queue *ha_find_queue(HANDLE h, const char *fn);
-ha_req *ha_find_req(HTTP_REQUEST_ID id);
 void ha_hook_imports(void);
 /* Hands a routed request to its queue (G.lock held). */
 void ha_queue_request(ha_req *r);
 /* Aborts every connection with a request on `q` (G.lock held). */
 void ha_abort_queue(ha_queue *q);
+
+/* reqs.c (G.lock held) */
+/* Gives `r` its id and keeps its record; may free older ones. */
+void ha_req_add(ha_req *r);
+/* The record of request `id`, or NULL (unknown, or forgotten). */
+ha_req *ha_find_req(HTTP_REQUEST_ID id);
+/* 1 if `id` was issued but its record is freed (the request is over). */
+int ha_req_forgotten(HTTP_REQUEST_ID id);
+void ha_reqs_each(void (*fn)(ha_req *r, void *arg), void *arg);
+/* The connection thread of `c` ended; frees `c` if no record needs it. */
+void ha_conn_thread_done(ha_conn *c);
+/* Sets op->r, counting the op on the request. */
+static inline void ha_op_set_req(ha_op *op, ha_req *r) {
+  op->r = r;
+  InterlockedIncrement(&r->ops);
+}
 
 /* urls.c */
 /* Routes a request (G.lock held): sets r->q and r->url_ctx, or returns
@@ -270,6 +294,11 @@ void ha_format_date(char *out, size_t cap);
 void ha_send_error(ha_conn *c, int status, int close_after);
 /* Writes one send (head, body, framing); sets op->status and bytes. */
 void ha_run_send(ha_conn *c, ha_req *r, ha_op *op);
+
+/* stats.c: live objects (Interlocked counters) and the STATS log line
+ * (G.lock not held). */
+extern volatile LONG ha_live_ops, ha_live_conns, ha_live_threads;
+void ha_stats(const char *why);
 
 /* urlacl.c (uses only its own lock) */
 

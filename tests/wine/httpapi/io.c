@@ -27,6 +27,7 @@ static ha_op *new_op(int kind, ha_queue *q, OVERLAPPED *ov) {
   ha_op *op = calloc(1, sizeof *op);
   if (!op)
     return NULL;
+  InterlockedIncrement(&ha_live_ops);
   op->kind = kind;
   op->q = q;
   if (ov) {
@@ -126,12 +127,14 @@ ULONG WINAPI HttpReceiveHttpRequest(HANDLE h, HTTP_REQUEST_ID id, ULONG flags,
     op->flags = flags;
     if (id != HTTP_NULL_ID) {
       ha_req *r = ha_find_req(id);
-      if (!r || r->q != q || r->state != R_MORE_DATA) {
+      if (!r && ha_req_forgotten(id)) {
+        rc = ERROR_CONNECTION_INVALID; /* long over (reqs.c) */
+      } else if (!r || r->q != q || r->state != R_MORE_DATA) {
         ha_violation("%s for request %llu that did not report "
                      "ERROR_MORE_DATA", fn, (unsigned long long)id);
         rc = ERROR_CONNECTION_INVALID;
       } else {
-        op->r = r;
+        ha_op_set_req(op, r);
         r->state = R_DELIVERING;
         ha_complete_later(op, ST_SUCCESS, 0);
       }
@@ -140,7 +143,7 @@ ULONG WINAPI HttpReceiveHttpRequest(HANDLE h, HTTP_REQUEST_ID id, ULONG flags,
       q->ready_head = r->next_ready;
       if (!q->ready_head)
         q->ready_tail = NULL;
-      op->r = r;
+      ha_op_set_req(op, r);
       r->state = R_DELIVERING;
       if (flags & HTTP_RECEIVE_REQUEST_FLAG_COPY_BODY)
         ha_take_pre(r);
@@ -163,6 +166,8 @@ ULONG WINAPI HttpReceiveHttpRequest(HANDLE h, HTTP_REQUEST_ID id, ULONG flags,
 /* The request `id` of queue `q` if the application may act on it. */
 static ha_req *app_req(const char *fn, ha_queue *q, HTTP_REQUEST_ID id) {
   ha_req *r = ha_find_req(id);
+  if (!r && ha_req_forgotten(id))
+    return NULL; /* long over (reqs.c): ERROR_CONNECTION_INVALID */
   if (!r || r->q != q || r->state != R_RECEIVED) {
     ha_violation("%s for request %llu, which was not received from this "
                  "queue", fn, (unsigned long long)id);
@@ -208,7 +213,7 @@ ULONG WINAPI HttpReceiveRequestEntityBody(HANDLE h, HTTP_REQUEST_ID id,
   } else if (!(op = new_op(OP_BODY, q, ov))) {
     rc = ERROR_NOT_ENOUGH_MEMORY;
   } else {
-    op->r = r;
+    ha_op_set_req(op, r);
     op->buf = buf;
     op->len = len;
     op->flags = flags;
@@ -345,7 +350,7 @@ static ha_op *queue_send(ha_req *r, ha_queue *q, OVERLAPPED *ov, ULONG flags,
   if (n)
     memcpy(op->chunks, chunks, n * sizeof *chunks);
   op->n_chunks = n;
-  op->r = r;
+  ha_op_set_req(op, r);
   op->flags = flags;
   op->resp = resp;
   op->first = resp != NULL;
@@ -510,7 +515,7 @@ ULONG WINAPI HttpCancelHttpRequest(HANDLE h, HTTP_REQUEST_ID id,
       if (!op) {
         rc = ERROR_NOT_ENOUGH_MEMORY;
       } else {
-        op->r = r;
+        ha_op_set_req(op, r);
         ha_complete_later(op, ST_SUCCESS, 0);
         rc = ERROR_IO_PENDING;
       }

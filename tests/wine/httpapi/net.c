@@ -225,6 +225,7 @@ static void fail_leftovers(ha_conn *c) {
 
 static DWORD WINAPI conn_main(void *arg) {
   ha_conn *c = arg;
+  InterlockedIncrement(&ha_live_threads);
   for (int served = 0;; served++) {
     ha_req *r = NULL;
     if (served && c->off == c->len) {
@@ -237,7 +238,7 @@ static DWORD WINAPI conn_main(void *arg) {
     }
     /* HeaderWait: the whole head within it. */
     ha_timer_arm(c, HA_TO_HEADER, 0);
-    int st = ha_read_head(c, &r);
+    int st = ha_read_head(c, &r), stats_due = 0;
     ha_timer_disarm(c);
     if (st > 0 && c->timed_out)
       st = -1; /* http.sys closes without an answer */
@@ -254,26 +255,17 @@ static DWORD WINAPI conn_main(void *arg) {
       }
       st = ha_route(r);
       if (st == 0) {
-        if (G.n_reqs == G.cap_reqs) {
-          size_t cap = G.cap_reqs ? G.cap_reqs * 2 : 1024;
-          ha_req **n = realloc(G.reqs, cap * sizeof *n);
-          if (n) {
-            G.reqs = n;
-            G.cap_reqs = cap;
-          }
-        }
-        if (G.n_reqs < G.cap_reqs) {
-          r->id = ID_BASE + G.n_reqs;
-          G.reqs[G.n_reqs++] = r;
-          c->cur = r;
-          ha_trace("request %llu: %s %s", (unsigned long long)r->id,
-                   r->method, r->raw_url);
-          ha_queue_request(r);
-        } else {
-          st = 503;
-        }
+        ha_req_add(r);
+        c->cur = r;
+        ha_trace("request %llu: %s %s", (unsigned long long)r->id, r->method,
+                 r->raw_url);
+        ha_queue_request(r);
+        if (G.stats_every && G.n_reqs % G.stats_every == 0)
+          stats_due = 1;
       }
       LeaveCriticalSection(&G.lock);
+      if (stats_due)
+        ha_stats("periodic");
     }
     if (st > 0) {
       int keep = r && r->keep_alive && !r->has_body && (st == 404 || st == 503);
@@ -297,8 +289,9 @@ static DWORD WINAPI conn_main(void *arg) {
   }
   EnterCriticalSection(&G.lock);
   c->dead = 1;
+  c->exited = 1;
   /* Off the list of live connections; the record stays for the requests
-   * that point to it. */
+   * that point to it (reqs.c). */
   for (ha_conn **p = &G.conns; *p; p = &(*p)->next)
     if (*p == c) {
       *p = c->next;
@@ -312,6 +305,10 @@ static DWORD WINAPI conn_main(void *arg) {
   free(c->buf);
   c->buf = NULL;
   c->off = c->len = c->cap = 0;
+  InterlockedDecrement(&ha_live_threads);
+  EnterCriticalSection(&G.lock);
+  ha_conn_thread_done(c);
+  LeaveCriticalSection(&G.lock);
   return 0;
 }
 
@@ -345,6 +342,7 @@ static DWORD WINAPI listen_main(void *arg) {
       closesocket(s);
       continue;
     }
+    InterlockedIncrement(&ha_live_conns);
     BOOL one = TRUE;
     u_long nb = 1;
     setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
