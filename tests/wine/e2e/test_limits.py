@@ -36,7 +36,10 @@ def srv(request, wine, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("limits-" + kind)
     site = tmp / "site"
     site.mkdir()
-    shutil.copy(os.path.join(APPS, "limits_app.py"), site / "app.py")
+    # The same application as the Apache suite's limits test: one app, two
+    # front ends, the same answers expected.
+    shutil.copy(os.path.join(APPS, "..", "..", "..", "apache", "apps",
+                             "limits.py"), site / "app.py")
     s = Serve(wine, kind, tmp, site / "app.py", args=ARGS)
     yield s
     s.stop()
