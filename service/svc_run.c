@@ -179,6 +179,13 @@ static sysgi_httpsys_app *httpsys_apps(const sysgi_config *cfg) {
     const sysgi_group_settings *g =
         a->process_group ? sysgi_config_find_group(cfg, a->process_group)
                          : NULL;
+    /* The group's settings are checked and its timeouts apply, but its
+     * worker processes are not built yet: say so rather than let the
+     * user believe the app is isolated. */
+    if (g)
+      svc_logf(SYSGI_LOG_WARN, "[%s] names process-group '%s': worker "
+               "processes are not in this version, so it runs in the "
+               "service process", a->section, g->name);
     apps[i].request_timeout_ms = g && g->request_timeout_ms
                                      ? g->request_timeout_ms
                                      : a->request_timeout_ms;
