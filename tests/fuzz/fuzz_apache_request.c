@@ -62,6 +62,19 @@ int sysgi_ap_conn_override_status(const sysgi_ap_conn *c) {
   (void)c;
   return 0;
 }
+/* Added with the limits and request timeouts: the request translation
+ * reads them; the values do not change what it builds from the input. */
+apr_off_t ap_get_limit_req_body(const request_rec *r) {
+  (void)r;
+  return 0;
+}
+void sysgi_ap_request_timeouts(const sysgi_dir_config *dc, sysgi_request *out) {
+  (void)dc, (void)out;
+}
+int sysgi_ap_conn_body_answered(const sysgi_ap_conn *c) {
+  (void)c;
+  return 0;
+}
 int sysgi_ap_runtime_check(request_rec *r) {
   (void)r;
   return SYSGI_E_NOPYTHON;
