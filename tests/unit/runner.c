@@ -72,7 +72,9 @@ static void rt_log(void *ctx, int level, const char *msg) {
     fprintf(stderr, "  runtime log[%d] %s\n", level, msg);
 }
 
-void test_runtime(void) {
+void test_runtime(void) { test_runtime_with_log(rt_log); }
+
+void test_runtime_with_log(sysgi_log_fn log) {
   if (sysgi_runtime_ready())
     return;
   static const char *path[1];
@@ -81,7 +83,7 @@ void test_runtime(void) {
                               .n_python_path = 1,
                               .dont_write_bytecode = 1,
                               .multithread = 1,
-                              .log = rt_log};
+                              .log = log};
   ASSERT_EQ(sysgi_runtime_init(&cfg), 0);
   ASSERT(sysgi_runtime_ready());
 }

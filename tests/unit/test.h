@@ -39,6 +39,8 @@
 
 /* Starts the runtime once per process (multithread on). */
 void test_runtime(void);
+/* The same, with the runtime log going to `log` (the first call wins). */
+void test_runtime_with_log(sysgi_log_fn log);
 /* Writes a Python file into the test's temp directory; returns its path
  * (static storage, valid until the process ends). */
 const char *test_app(const char *name, const char *source);

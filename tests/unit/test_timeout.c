@@ -45,18 +45,8 @@ static int rt_count(const char *needle) {
   return n;
 }
 
-static void tmo_runtime(void) {
-  if (sysgi_runtime_ready())
-    return;
-  static const char *path[1];
-  path[0] = test_tmpdir();
-  sysgi_runtime_config cfg = {.python_path = path,
-                              .n_python_path = 1,
-                              .dont_write_bytecode = 1,
-                              .multithread = 1,
-                              .log = rt_log};
-  ASSERT_EQ(sysgi_runtime_init(&cfg), 0);
-}
+/* The shared runtime, with the log these tests count lines in. */
+static void tmo_runtime(void) { test_runtime_with_log(rt_log); }
 
 static int64_t real_now_us(void) {
   struct timespec ts;
