@@ -108,12 +108,53 @@ const char *sysgi_ap_set_trusted_proxies(cmd_parms *cmd, void *mconfig,
   return NULL;
 }
 
+/* Four dotted decimals from 0 to 255 without leading zeros (which
+ * inet_aton would read as octal). */
+static int dotted_quad(const char *s) {
+  int dots = 0, digits = 0, value = 0;
+  for (; *s; s++) {
+    if (*s == '.') {
+      if (!digits || ++dots > 3)
+        return 0;
+      digits = value = 0;
+    } else if (apr_isdigit(*s) && !(digits && value == 0)) {
+      value = value * 10 + (*s - '0');
+      if (++digits > 3 || value > 255)
+        return 0;
+    } else {
+      return 0;
+    }
+  }
+  return dots == 3 && digits;
+}
+
+/* Whether `s` is a literal address, in the one form every resolver reads
+ * as a number: a dotted quad, or IPv6 (hex digits and ':', an embedded
+ * IPv4 tail a dotted quad) that APR's strict parser takes. Anything else
+ * would make apr_sockaddr_info_get resolve it: a DNS query per request on
+ * a name the client chose in X-Forwarded-For (found by tests/fuzz). */
+static int literal_ip(apr_pool_t *p, const char *s) {
+  apr_ipsubnet_t *sn;
+  const char *c, *tail;
+  if (!strchr(s, ':'))
+    return dotted_quad(s) &&
+           apr_ipsubnet_create(&sn, s, NULL, p) == APR_SUCCESS;
+  for (c = s; *c; c++)
+    if (!apr_isxdigit(*c) && *c != ':' && *c != '.')
+      return 0;
+  tail = strrchr(s, ':') + 1;
+  if (strchr(tail, '.') && !dotted_quad(tail))
+    return 0;
+  return apr_ipsubnet_create(&sn, s, NULL, p) == APR_SUCCESS;
+}
+
 static int trusted(request_rec *r, const apr_array_header_t *nets,
                    const char *ip) {
   apr_sockaddr_t *sa;
   int i;
-  if (!ip || apr_sockaddr_info_get(&sa, ip, APR_UNSPEC, 0, 0, r->pool) !=
-                 APR_SUCCESS)
+  if (!ip || !literal_ip(r->pool, ip) ||
+      apr_sockaddr_info_get(&sa, ip, APR_UNSPEC, 0, 0, r->pool) !=
+          APR_SUCCESS)
     return 0;
   for (i = 0; i < nets->nelts; i++)
     if (apr_ipsubnet_test(APR_ARRAY_IDX(nets, i, apr_ipsubnet_t *), sa))

@@ -15,6 +15,7 @@ packages=(
   apache2 apache2-dev libapache2-mod-wsgi-py3 openssl strace
   gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 wine wine64 wixl msitools
   wrk xz-utils valgrind
+  clang libclang-rt-14-dev libapr1-dev libaprutil1-dev  # tests/fuzz (libFuzzer)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -4,7 +4,11 @@
 #   2. the core's unit tests again under AddressSanitizer + UBSan, and under
 #      valgrind (memcheck, Python's allocations made visible to it);
 #   3. the Windows cross build (mingw-w64) and its tests under Wine;
-#   4. a smoke run of the benchmark script (checks that it works, not speed).
+#   4. a smoke run of the benchmark script (checks that it works, not speed);
+#   5. the libFuzzer targets (tests/fuzz, clang, build-fuzz): 60 s each, two
+#      at a time, plus the reproducers of every crash found (README
+#      "Fuzzing"); a crash fails the step and leaves the reproducer in
+#      build-fuzz/tests/fuzz/artifacts/<target>/.
 # Each step is a CTest run; the last line sums them up.
 #   The Windows step builds mod_sysgi for Windows against the Apache for
 #   Windows fixture (../shared/apache-win, unpacked into .deps/apache-win by
@@ -12,7 +16,7 @@
 #   checkout's ../shared or /work/shared) and runs it under Wine with the
 #   Windows CPython of ../shared/winpy. Without that tree the step FAILS
 #   ("did not run"), unless --skip-apache-win says so on purpose.
-# Usage: tools/test.sh [--skip-asan] [--skip-valgrind] [--skip-wine] [--skip-winpy] [--skip-apache-win] [--skip-bench]
+# Usage: tools/test.sh [--skip-asan] [--skip-valgrind] [--skip-wine] [--skip-winpy] [--skip-apache-win] [--skip-bench] [--skip-fuzz]
 # --skip-winpy leaves out the Windows end-to-end suite (tests/wine/e2e, a
 # real Windows CPython under Wine); without it that suite fails loudly when
 # no CPython is found (SYSGI_WINPY or the shared fixture tarball).
@@ -20,7 +24,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 jobs=$(nproc 2>/dev/null || echo 2)
-skip_asan=0 skip_valgrind=0 skip_wine=0 skip_winpy=0 skip_bench=0 skip_apache_win=0
+skip_asan=0 skip_valgrind=0 skip_wine=0 skip_winpy=0 skip_bench=0 skip_apache_win=0 skip_fuzz=0
 for a in "$@"; do
   case "$a" in
     --skip-asan) skip_asan=1 ;;
@@ -29,7 +33,8 @@ for a in "$@"; do
     --skip-winpy) skip_winpy=1 ;;
     --skip-apache-win) skip_apache_win=1 ;;
     --skip-bench) skip_bench=1 ;;
-    *) echo "usage: tools/test.sh [--skip-asan] [--skip-valgrind] [--skip-wine] [--skip-winpy] [--skip-apache-win] [--skip-bench]" >&2; exit 2 ;;
+    --skip-fuzz) skip_fuzz=1 ;;
+    *) echo "usage: tools/test.sh [--skip-asan] [--skip-valgrind] [--skip-wine] [--skip-winpy] [--skip-apache-win] [--skip-bench] [--skip-fuzz]" >&2; exit 2 ;;
   esac
 done
 
@@ -121,6 +126,16 @@ if [ $skip_bench = 0 ] && [ -f bench/run.py ]; then
         --out "$root/build/bench-smoke"; then
     total_pass=$((total_pass + 1))
   fi
+fi
+
+if [ $skip_fuzz = 0 ]; then
+  if step "fuzz build" env CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DSYSGI_FUZZ=ON -DSYSGI_FUZZ_SECONDS=60 >/dev/null &&
+     step "fuzz compile" cmake --build build-fuzz -j"$jobs"; then
+    run_ctest "fuzz smoke runs" build-fuzz
+  fi
+else
+  echo "== fuzz smoke runs: skipped (--skip-fuzz)"
 fi
 
 echo

@@ -160,6 +160,16 @@ int sysgi_config_add_section(sysgi_config *cfg, const char *section,
 void sysgi_config_add_error(sysgi_config *cfg, const sysgi_origin *origin,
                             const char *section, const char *key,
                             const char *message);
+/* Reads an INI text (sysgi.ini's syntax, core/src/config_ini.c) of `len`
+ * bytes, UTF-8 with an optional byte order mark, into cfg: each [section]
+ * through sysgi_config_add_section, each key through sysgi_config_set with
+ * origin FILE `path`:LINE. A line that is not a header, a comment or
+ * "key = value", a section or key given twice, invalid UTF-8, a NUL byte
+ * and a UTF-16 text are recorded as errors naming `path`:LINE. `data`
+ * need not be NUL-terminated. Returns 0, SYSGI_E_CONFIG (errors recorded)
+ * or SYSGI_E_NOMEM. */
+int sysgi_config_read_ini(sysgi_config *cfg, const char *data, size_t len,
+                          const char *path);
 /* Applies defaults and cross-checks (mounts collide, an app names an unknown
  * process group, script/paths must exist, an app without script, ...).
  * Returns 0, or SYSGI_E_CONFIG when any error was recorded (by set or here).

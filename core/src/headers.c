@@ -140,9 +140,11 @@ static int parse_status(sysgi_req *rq, PyObject *status, int *code,
     why = "the status code must be a 3 digit integer";
   else if (n == 3 || s[3] != ' ')
     why = "the status code must be followed by a space and a reason phrase";
+  /* A NUL too: front ends read the status line as a C string, so
+   * "200 OK\0..." would be cut (found by tests/fuzz). */
   for (size_t i = 4; !why && i < n; i++)
-    if (s[i] == '\r' || s[i] == '\n')
-      why = "the status line must not contain CR or LF";
+    if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
+      why = "the status line must not contain CR, LF or NUL";
   if (!why) {
     int blank = 1;
     for (size_t i = 4; i < n; i++)

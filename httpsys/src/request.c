@@ -327,6 +327,13 @@ static int add_path(hs_conn *c) {
   }
   if (len == 0 || raw[0] != '/')
     return 400;
+  /* A raw NUL would end the variables early, so "/x/..\0" would reach
+   * the app as PATH_INFO "/x/.." after normalisation (found by
+   * tests/fuzz); Apache answers 400 to it too. */
+  if (memchr(raw, '\0', len)) {
+    hs_log(c->srv, SYSGI_LOG_INFO, "400: a NUL byte in the URL");
+    return 400;
+  }
   const char *q = memchr(raw, '?', len);
   size_t plen = q ? (size_t)(q - raw) : len;
   int rc = add_var(c, "REQUEST_URI", 11, raw, len);

@@ -56,3 +56,21 @@ def test_later_header_of_a_kind_wins(servers):
     assert e["REMOTE_ADDR"] == "192.0.2.99"
     assert e["HTTP_X_REAL_IP"] == "192.0.2.99"
     assert "HTTP_X_FORWARDED_FOR" not in e
+
+
+def test_trusted_proxies_never_resolve_names(servers, sysgi_only):
+    # Found by tests/fuzz (fuzz_apache_request): a name in X-Forwarded-For
+    # went to the resolver, a DNS query per request chosen by the client.
+    # "localhost" resolves to the trusted 127.0.0.1 without DNS, so the
+    # old code took it for a trusted hop and skipped it; only a literal
+    # address can be a trusted proxy, so it is the client here.
+    srv = servers.start(["WSGITrustedProxyHeaders X-Forwarded-For",
+                         "WSGITrustedProxies 127.0.0.1"],
+                        CASES, wait_path="/hello")
+    e = env(srv, {"X-Forwarded-For": "203.0.113.7, localhost"})
+    assert e["REMOTE_ADDR"] == "localhost"
+    assert e["HTTP_X_FORWARDED_FOR"] == "localhost"
+    e = env(srv, {"X-Forwarded-For": "203.0.113.7, 127.0.0.1"})
+    assert e["REMOTE_ADDR"] == "203.0.113.7"
+    e = env(srv, {"X-Forwarded-For": "203.0.113.7, 0127.0.0.1"})
+    assert e["REMOTE_ADDR"] == "0127.0.0.1"   # not a literal: leading zero

@@ -204,3 +204,15 @@ TEST_IMPL(start_response_many_headers) {
   test_done(c);
   return 0;
 }
+
+/* Found by tests/fuzz (fuzz_start_response, corpus
+ * regress-status-nul): a NUL in the reason phrase was accepted, so the
+ * status line the front ends read as a C string ended early ("511 "),
+ * and a reason made only of NULs passed the "missing reason" check. */
+TEST_IMPL(start_response_status_nul) {
+  EXPECT_SR("'511 \\x00\\x00\\x011', []", "ValueError: invalid status");
+  EXPECT_SR("'200 OK\\x00junk', []", "must not contain CR, LF or NUL");
+  EXPECT_SR("'200 \\x00', []", "ValueError: invalid status");
+  EXPECT_SR("'200 OK\\tfine', []", "ok");
+  return 0;
+}
