@@ -159,17 +159,23 @@ static int send_file(void *conn, intptr_t os_handle, int64_t offset,
     return SYSGI_E_INVAL;
   if (len <= 0)
     return SYSGI_OK;
-  /* Wraps the caller's descriptor: no cleanup closes it, the core does. */
-  if (apr_os_file_put(&f, &fd, APR_FOPEN_READ | c->file_flags, r->pool) !=
-      APR_SUCCESS)
+  /* The bucket gets a descriptor of its own, a duplicate owned by the
+   * request pool (closed by its cleanup): the core closes the application's
+   * file once we return, while a file bucket may be read much later, by
+   * another thread: mod_http2 hands it to the main connection (H2CopyFiles
+   * Off), a filter sets it aside. Reading the caller's descriptor then
+   * fails (EBADF) or, once the number is reused, sends another file's
+   * bytes (issue 14). The request pool lives as long as the bucket may,
+   * as for the files of Apache's own default handler. */
+  apr_file_t *borrowed = NULL;
+  if (apr_os_file_put(&borrowed, &fd, APR_FOPEN_READ | c->file_flags,
+                      r->pool) != APR_SUCCESS ||
+      apr_file_dup(&f, borrowed, r->pool) != APR_SUCCESS)
     return SYSGI_E_UNSUPPORTED;
   apr_brigade_insert_file(c->bb, f, (apr_off_t)offset, (apr_off_t)len,
                           r->pool);
   c->sent += (apr_off_t)len;
-  /* Always flush: a set-aside file bucket would outlive the descriptor,
-   * which the core closes once we return. */
-  APR_BRIGADE_INSERT_TAIL(c->bb,
-                          apr_bucket_flush_create(r->connection->bucket_alloc));
+  maybe_flush(c);
   return pass_status(c, ap_pass_brigade(r->output_filters, c->bb));
 }
 

@@ -358,9 +358,11 @@ static int try_send_file(sysgi_req *rq, PyObject *wrapper,
     return 0;
   }
   int64_t n = size > pos ? size - pos : 0;
-  if (rq->content_length >= 0 && rq->content_length < n)
-    n = rq->content_length;
-  if (rq->is_head || n == 0)
+  /* A Content-Length shorter than the file selects its first bytes, as in
+   * mod_wsgi (no warning); what write() already sent counts against it. */
+  if (rq->content_length >= 0 && rq->content_length - rq->body_sent < n)
+    n = rq->content_length - rq->body_sent;
+  if (rq->is_head || rq->truncated || n <= 0)
     return sysgi_send_head(rq) < 0 ? -1 : 1;
   struct sysgi_send_token *t = token_get(rq, wrapper);
   if (!t) {

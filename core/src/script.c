@@ -59,13 +59,19 @@ static PyObject *read_source(PyObject *path) {
   return src;
 }
 
-/* Loads the script into a fresh module. Returns a new reference. */
+/* Loads the script into a fresh module. Returns a new reference, or NULL
+ * with an exception set; never a module with an exception set (issue 14). */
 static PyObject *load(sysgi_interp *ip, PyObject *path) {
   PyObject *name = module_name(path);
-  PyObject *modules = PySys_GetObject("modules"); /* borrowed */
+  PyObject *modules = PySys_GetObject("modules"); /* borrowed, no error */
   PyObject *src = NULL, *code = NULL, *mod = NULL, *res = NULL;
-  if (!name || !modules)
+  if (!name)
     goto done;
+  if (!modules) {
+    PyErr_SetString(PyExc_RuntimeError, "sys.modules is missing: the "
+                    "script cannot be loaded as a module");
+    goto done;
+  }
   if (!(src = read_source(path)))
     goto done;
   code = PyObject_CallMethod(ip->builtins, "compile", "OOsii", src, path,
@@ -77,11 +83,16 @@ static PyObject *load(sysgi_interp *ip, PyObject *path) {
     goto done;
   PyObject *d = PyModule_GetDict(mod); /* borrowed */
   if (PyDict_SetItemString(d, "__file__", path) < 0 ||
-      PyDict_SetItemString(d, "__builtins__", ip->builtins) < 0)
+      PyDict_SetItemString(d, "__builtins__", ip->builtins) < 0) {
+    Py_CLEAR(mod);
     goto done;
-  /* In sys.modules while it runs, like an import (pickle, dataclasses). */
-  if (PyObject_SetItem(modules, name, mod) < 0)
+  }
+  /* In sys.modules while it runs, like an import (pickle, dataclasses).
+   * sys.modules may be any mapping the application put there. */
+  if (PyObject_SetItem(modules, name, mod) < 0) {
+    Py_CLEAR(mod);
     goto done;
+  }
   res = PyEval_EvalCode(code, d, d);
   if (!res) {
     PyObject *type, *value, *tb;
@@ -128,7 +139,7 @@ PyObject *sysgi_script_get(sysgi_interp *ip, sysgi_req *rq, const char *path,
       mod = load(ip, key);
       PyObject *t = mod ? Py_BuildValue("(OL)", mod, (long long)mtime_us)
                         : NULL;
-      if (!t || PyDict_SetItem(ip->scripts, key, t) < 0)
+      if (mod && (!t || PyDict_SetItem(ip->scripts, key, t) < 0))
         Py_CLEAR(mod);
       Py_XDECREF(t);
       if (!mod) {
@@ -144,11 +155,16 @@ PyObject *sysgi_script_get(sysgi_interp *ip, sysgi_req *rq, const char *path,
     return NULL;
   PyObject *obj = PyObject_GetAttrString(mod, attr);
   Py_DECREF(mod);
-  if (!obj) {
+  if (!obj && PyErr_ExceptionMatches(PyExc_AttributeError)) {
     PyErr_Clear();
     sysgi_log(rq, SYSGI_LOG_ERR,
               "sysgi: Target WSGI script '%s' does not contain WSGI "
               "application '%s'.", path, attr);
+  } else if (!obj) {
+    /* A module __getattr__ (PEP 562) failed: that is the cause. */
+    snprintf(what, sizeof what, "sysgi: Failed to get WSGI application '%s' "
+             "of script '%s'.", attr, path);
+    sysgi_log_exception(rq, what);
   }
   return obj;
 }

@@ -51,6 +51,10 @@ static PyObject *responder_call(PyObject *self, PyObject *args,
                     "start_response() called after the request ended");
     return NULL;
   }
+  /* The front end reads the head without the GIL on the request's thread:
+   * another thread must not replace it (nor set it) under that read. */
+  if (sysgi_foreign_thread(rq, "start_response()"))
+    return NULL;
   if (exc_info != Py_None) {
     /* PEP 3333: too late to change the response: re-raise. */
     if (rq->head_sent)

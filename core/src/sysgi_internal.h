@@ -263,7 +263,9 @@ int sysgi_interp_setup(sysgi_interp *ip);
 
 /* ---- scripts (script.c) --------------------------------------------------- */
 /* Returns a new reference to attribute `name` of the script's module
- * (loading or reloading it as needed), or NULL with the cause logged. */
+ * (loading or reloading it as needed), or NULL with the cause logged and
+ * no exception set. A failed (re)load caches nothing: the next call loads
+ * again. */
 PyObject *sysgi_script_get(sysgi_interp *ip, sysgi_req *rq, const char *path,
                            int64_t mtime_us, const char *name);
 

@@ -174,3 +174,50 @@ TEST_IMPL(file_wrapper_python) {
   test_done(c);
   return 0;
 }
+
+/* Issue 14: bytes write() already sent count against Content-Length when
+ * the file goes through send_file: the total is the declared length, never
+ * more (the clamp used to take the whole length for the file alone). */
+TEST_IMPL(file_wrapper_after_write) {
+  make_file();
+  static const char *app =
+      "import os\n"
+      "PATH = os.path.join(os.path.dirname(__file__), 'data.bin')\n"
+      "def application(environ, start_response):\n"
+      "    cl, k = environ['QUERY_STRING'].split(',')\n"
+      "    w = start_response('200 OK', [('Content-Length', cl)])\n"
+      "    w(b'w' * int(k))\n"
+      "    return environ['wsgi.file_wrapper'](open(PATH, 'rb'), 4096)\n";
+  struct {
+    const char *q;
+    size_t total, from_file;
+    int warned; /* write() itself exceeded Content-Length */
+  } cases[] = {
+      {"5000,100", 5000, 4900, 0},  /* the file's first bytes (mod_wsgi) */
+      {"100100,100", 100100, 100000, 0}, /* exactly the whole file      */
+      {"50,100", 50, 0, 1},         /* write() already exceeded it      */
+      {"100,100", 100, 0, 0},       /* write() used it up exactly       */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    fake_conn *c = test_conn("fw_after_write", app, "GET", "/");
+    fake_var(c, "QUERY_STRING", cases[i].q);
+    c->req.enable_sendfile = 1;
+    ASSERT_EQ(fake_run(c), 0);
+    ASSERT_EQ(c->out_len, cases[i].total);
+    size_t k = cases[i].total < 100 ? cases[i].total : 100;
+    for (size_t j = 0; j < k; j++)
+      ASSERT_EQ(c->out[j], 'w');
+    for (size_t j = k; j < c->out_len; j++)
+      ASSERT_EQ(c->out[j], 'A' + (char)((j - k) % 26));
+    if (cases[i].from_file) {
+      ASSERT_EQ(c->file_calls, 1);
+      ASSERT_EQ((size_t)c->file_len, cases[i].from_file);
+    }
+    if (cases[i].warned)
+      ASSERT_LOG(c, "content length mismatch");
+    else
+      ASSERT_EQ(c->n_logs, 0);
+    test_done(c);
+  }
+  return 0;
+}

@@ -416,6 +416,44 @@ TEST_IMPL(foreign_thread) {
   return 0;
 }
 
+/* Issue 14: start_response() from another thread raises like write():
+ * the head (status, headers) must not change under the request's thread,
+ * which reads it without the GIL. Before start_response (the thread would
+ * set the headers) and after it with exc_info (it would replace them). */
+TEST_IMPL(foreign_thread_start_response) {
+  fake_conn *c = test_conn("foreign_sr",
+      "import sys, threading\n"
+      "def application(environ, start_response):\n"
+      "    out = []\n"
+      "    def other(*args):\n"
+      "        try:\n"
+      "            start_response(*args)\n"
+      "            out.append('no error')\n"
+      "        except RuntimeError as e:\n"
+      "            out.append(str(e))\n"
+      "    t = threading.Thread(target=other,\n"
+      "                         args=('201 Foreign', [('X-From', 'thread')]))\n"
+      "    t.start(); t.join()\n"
+      "    start_response('200 OK', [('X-From', 'request')])\n"
+      "    try:\n"
+      "        raise ValueError('x')\n"
+      "    except ValueError:\n"
+      "        info = sys.exc_info()\n"
+      "    t = threading.Thread(target=other,\n"
+      "                         args=('500 Foreign', [('X-From', 'exc')], info))\n"
+      "    t.start(); t.join()\n"
+      "    return ['\\n'.join(out).encode()]\n", "GET", "/");
+  ASSERT_EQ(fake_run(c), 0);
+  ASSERT_EQ(c->status, 200);
+  ASSERT_STR_EQ(fake_header(c, "X-From"), "request");
+  ASSERT_EQ(fake_header_count(c, "X-From"), 1);
+  ASSERT_STR_EQ(c->out,
+      "start_response() used from another thread than the one running the request: not supported\n"
+      "start_response() used from another thread than the one running the request: not supported");
+  test_done(c);
+  return 0;
+}
+
 /* A small list/tuple is copied and sent with its head after the
  * interpreter was left: one body send, Content-Length applied, close() of
  * a list subclass still called, HEAD without body, big lists iterated. */
