@@ -29,7 +29,14 @@ struct sysgi_ap_conn {
   int error_override;       /* WSGIErrorOverride On                       */
   int override_status;      /* the application's error status, which
                                Apache answers instead (body discarded)    */
+  int body_answered;        /* HTTP_IN already answered (413/400 for the
+                               body): whatever the core sends is dropped  */
+  int gone_logged;          /* the client's disconnect has been logged    */
 };
+
+int sysgi_ap_conn_body_answered(const sysgi_ap_conn *c) {
+  return c ? c->body_answered : 0;
+}
 
 int sysgi_ap_conn_override_status(const sysgi_ap_conn *c) {
   return c ? c->override_status : 0;
@@ -64,8 +71,14 @@ sysgi_ap_conn *sysgi_ap_conn_create(request_rec *r) {
 
 static int pass_status(sysgi_ap_conn *c, apr_status_t rv) {
   apr_brigade_cleanup(c->bb);
-  if (c->r->connection->aborted)
+  if (c->r->connection->aborted) {
+    /* Not the server's problem, but worth a line at debug (issue 14). */
+    if (!c->gone_logged++)
+      ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, c->r, "mod_sysgi: the "
+                    "client closed the connection during the response "
+                    "(%" APR_OFF_T_FMT " body bytes sent)", c->sent);
     return SYSGI_E_CLIENT_GONE;
+  }
   return rv == APR_SUCCESS ? SYSGI_OK : SYSGI_E_IO;
 }
 
@@ -81,6 +94,8 @@ static int send_head(void *conn, int status, const char *status_line,
   sysgi_ap_conn *c = conn;
   request_rec *r = c->r;
   size_t i;
+  if (c->body_answered)
+    return SYSGI_OK; /* httpd has answered 413/400 for the body */
   if (c->error_override && ap_is_HTTP_ERROR(status)) {
     /* mod_wsgi's WSGIErrorOverride: the handler returns the status, so
      * Apache's error page (ErrorDocument) replaces the application's. */
@@ -130,7 +145,7 @@ static int send_body(void *conn, const void *data, size_t len,
                      sysgi_send_token *token) {
   sysgi_ap_conn *c = conn;
   request_rec *r = c->r;
-  if (c->override_status)
+  if (c->override_status || c->body_answered)
     return SYSGI_OK; /* discarded: Apache answers */
   if (r->connection->aborted)
     return SYSGI_E_CLIENT_GONE;
@@ -151,7 +166,7 @@ static int send_file(void *conn, intptr_t os_handle, int64_t offset,
   request_rec *r = c->r;
   apr_os_file_t fd = (apr_os_file_t)os_handle;
   apr_file_t *f = NULL;
-  if (c->override_status)
+  if (c->override_status || c->body_answered)
     return SYSGI_OK;
   if (r->connection->aborted)
     return SYSGI_E_CLIENT_GONE;
@@ -186,9 +201,11 @@ static ptrdiff_t read_body(void *conn, void *buf, size_t len) {
   if (c->body == 0) {
     /* Set up on the first read, so "100 Continue" goes out only when the
      * application actually wants the body. */
-    if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK) {
+    int st = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK);
+    if (st != OK) {
       c->body = -1;
-      return SYSGI_E_IO;
+      return st == HTTP_REQUEST_ENTITY_TOO_LARGE ? SYSGI_E_TOO_LARGE
+                                                 : SYSGI_E_IO;
     }
     c->body = ap_should_client_block(r) ? 1 : 2;
   }
@@ -196,10 +213,10 @@ static ptrdiff_t read_body(void *conn, void *buf, size_t len) {
     return 0;
   if (c->body < 0)
     return SYSGI_E_IO;
-  n = ap_get_client_block(r, buf, len);
+  n = (long)sysgi_ap_read_body_block(r, buf, len, &c->body_answered);
   if (n < 0) {
     c->body = -1;
-    return r->connection->aborted ? SYSGI_E_CLIENT_GONE : SYSGI_E_IO;
+    return (ptrdiff_t)n; /* a SYSGI_E_* naming the cause (body.c) */
   }
   if (n == 0)
     c->body = 2;

@@ -276,6 +276,13 @@ void sysgi_ap_build_request(request_rec *r, const char *script,
   out->vars = vars;
   out->n_vars = (size_t)n;
   out->url_scheme = ap_http_scheme(r);
+  /* limit-request-body maps onto Apache's LimitRequestBody (issue 14): the
+   * core answers a declared length over it with 413 before the app runs
+   * and names it when a chunked body grows past it; httpd's HTTP_IN
+   * filter enforces it too. Header limits stay httpd's own
+   * (LimitRequestFields, LimitRequestFieldSize, LimitRequestLine: 400
+   * before any module runs), so the core's are off here. */
+  out->limit_request_body = (int64_t)ap_get_limit_req_body(r);
   out->queue_start_us = (int64_t)r->request_time;
   out->script_filename = script;
   /* The core reloads the script when this differs from what it loaded. */
@@ -378,10 +385,14 @@ int sysgi_ap_handler(request_rec *r) {
    * ErrorDocument 500), as with mod_wsgi. */
   req.error_page_by_frontend = 1;
   rc = sysgi_handle(&req);
+  if (sysgi_ap_conn_body_answered(req.conn))
+    return OK; /* httpd's HTTP_IN has answered 413 or 400 for the body */
   if (rc == SYSGI_OK) {
     int ov = sysgi_ap_conn_override_status(req.conn);
     return ov ? ov : OK;
   }
+  if (rc == SYSGI_E_TOO_LARGE)
+    return HTTP_REQUEST_ENTITY_TOO_LARGE; /* logged by the core */
   ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                 "mod_sysgi: %s failed before a response was sent: %s",
                 r->filename, sysgi_strerror(rc));

@@ -171,9 +171,21 @@ const sysgi_frontend *sysgi_ap_frontend(void);
 /* The error status the application sent under WSGIErrorOverride On (the
  * handler returns it to Apache), or 0. */
 int sysgi_ap_conn_override_status(const sysgi_ap_conn *c);
+/* Nonzero once httpd's HTTP_IN filter has answered (413, 400) for the
+ * request body: the handler returns OK, nothing else is sent. */
+int sysgi_ap_conn_body_answered(const sysgi_ap_conn *c);
 /* Called once from post_config: picks up mod_ssl's optional functions. */
 void sysgi_ap_retrieve_ssl_fns(void);
 int sysgi_ap_log_level(int sysgi_level);
+
+/* ---- the request body (body.c) ------------------------------------------ */
+
+/* Reads up to `len` body bytes (after ap_setup_client_block), like
+ * ap_get_client_block: bytes read, 0 at the end, or a SYSGI_E_* naming the
+ * cause (logged; a client that left at debug level). Sets *answered when
+ * httpd has already sent an error response (413, 400) for the body. */
+ptrdiff_t sysgi_ap_read_body_block(request_rec *r, char *buf, size_t len,
+                                   int *answered);
 
 /* ---- auth (auth.c) ------------------------------------------------------ */
 

@@ -173,6 +173,7 @@ static sysgi_httpsys_app *httpsys_apps(const sysgi_config *cfg) {
     apps[i].pass_authorization = a->pass_authorization;
     apps[i].enable_sendfile = a->enable_sendfile;
     apps[i].script_reloading = a->script_reloading;
+    apps[i].limit_request_body = (int64_t)a->limit_request_body;
   }
   return apps;
 }
@@ -233,6 +234,16 @@ int svc_run(const sysgi_config *cfg, HANDLE stop_event,
   hc.max_queued = s->max_queued;
   hc.shutdown_timeout_ms = s->shutdown_timeout_ms ? s->shutdown_timeout_ms : 1;
   hc.handle = python_ok ? sysgi_handle : handle_without_python;
+  /* issue 14: the request limits and http.sys's timeouts */
+  hc.limits.limit_request_body = (int64_t)s->limit_request_body;
+  hc.limits.limit_request_fields = s->limit_request_fields;
+  hc.limits.limit_request_field_size = s->limit_request_field_size;
+  hc.limits.limit_request_line = s->limit_request_line;
+  hc.limits.entity_body_s = s->entity_body_timeout_ms / 1000;
+  hc.limits.drain_entity_body_s = s->drain_entity_body_timeout_ms / 1000;
+  hc.limits.header_wait_s = s->header_wait_timeout_ms / 1000;
+  hc.limits.idle_connection_s = s->idle_connection_timeout_ms / 1000;
+  hc.limits.min_send_rate = s->min_send_rate;
   hc.log = svc_log;
   if (!python_ok && hc.n_apps == 0) {
     /* Without Python every URL answers 503 (the cause logged at start),

@@ -42,6 +42,12 @@ extern "C" {
 #define SYSGI_E_UNSUPPORTED (-9) /* the front end cannot do this operation  */
 #define SYSGI_E_TIMEOUT (-10)    /* an operation timed out                  */
 #define SYSGI_E_BUSY (-11)       /* no capacity left (queue/pool saturated) */
+/* Added for issue 14: read_body names the cause of a failed read. A front
+ * end returns SYSGI_E_TIMEOUT for a stalled body, SYSGI_E_CLIENT_GONE for a
+ * client that closed the connection, SYSGI_E_BAD_CHUNK for a malformed
+ * chunked body and SYSGI_E_TOO_LARGE for a body over the server's own size
+ * limit (Apache's LimitRequestBody); SYSGI_E_IO stays for anything else. */
+#define SYSGI_E_BAD_CHUNK (-12)  /* malformed chunked request body          */
 
 /* A short, static, human-readable description of an error code. */
 const char *sysgi_strerror(int err);
@@ -195,6 +201,25 @@ typedef struct sysgi_request {
    * own way (Apache: its error page, ErrorDocument 500). Zero: the core
    * sends its own 500 page. */
   int error_page_by_frontend;
+
+  /* Added for issue 14: request limits, checked by sysgi_handle() before
+   * the application runs (0: no limit). A CONTENT_LENGTH above
+   * limit_request_body is answered 413 without calling the application,
+   * and a body of unknown length (chunked) that grows past it makes
+   * wsgi.input raise OSError naming the limit (413 if the head was not
+   * sent). More than limit_request_fields HTTP_* / CONTENT_* variables, or
+   * one header ("Name: value", as the application sees it) longer than
+   * limit_request_field_size bytes, is answered 431; a request line
+   * (METHOD REQUEST_URI SERVER_PROTOCOL) longer than limit_request_line,
+   * 414. Each is logged with the number that broke the limit. With
+   * error_page_by_frontend, a 413 (declared, or the app let the limit's
+   * OSError out before its head) is not sent: sysgi_handle() returns
+   * SYSGI_E_TOO_LARGE and the front end answers 413 (Apache: its page,
+   * ErrorDocument 413). */
+  int64_t limit_request_body;
+  unsigned limit_request_fields;
+  unsigned limit_request_field_size;
+  unsigned limit_request_line;
 } sysgi_request;
 
 /*
@@ -205,7 +230,8 @@ typedef struct sysgi_request {
  * head, or an aborted connection after it). Returns a negative error when
  * nothing at all was sent, and the front end must answer itself:
  * SYSGI_E_NOPYTHON -> 503, SYSGI_E_APP (script missing, failed to import,
- * callable not found) -> 500, others -> 500. The cause has been logged
+ * callable not found) -> 500, SYSGI_E_TOO_LARGE (limit_request_body, with
+ * error_page_by_frontend only) -> 413, others -> 500. The cause has been logged
  * through fe->log.
  */
 int sysgi_handle(const sysgi_request *req);

@@ -213,6 +213,13 @@ typedef struct sysgi_server_settings {
   unsigned python_optimize;             /* 0, 1 (-O) or 2 (-OO)            */
   const char *python_hash_seed;         /* "random" or a number, NULL: unset */
   const char *python_warnings;          /* -W filters, ',' separated, or NULL */
+  /* added for issue 14 (limits); 0 = no limit / http.sys's own default */
+  uint64_t limit_request_body;          /* bytes; an app's own overrides   */
+  unsigned limit_request_fields, limit_request_field_size,
+      limit_request_line;
+  unsigned entity_body_timeout_ms, drain_entity_body_timeout_ms,
+      header_wait_timeout_ms, idle_connection_timeout_ms;
+  unsigned min_send_rate;               /* bytes per second                */
 } sysgi_server_settings;
 
 typedef struct sysgi_app_settings {
@@ -222,6 +229,8 @@ typedef struct sysgi_app_settings {
   /* added after the contract */
   const char *section;             /* "app:/app" as it was written           */
   int chunked_request;             /* accept chunked request bodies (on)     */
+  /* added for issue 14 (limits) */
+  uint64_t limit_request_body;     /* bytes (0: no limit); the server's     */
 } sysgi_app_settings;
 
 typedef struct sysgi_group_settings {

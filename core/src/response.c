@@ -395,16 +395,25 @@ static const char body_500[] =
 static const sysgi_header headers_500[] = {
     {"Content-Type", "text/html; charset=iso-8859-1"}};
 
-static void send_500(sysgi_req *rq) {
-  rq->status = 500;
-  rq->status_line = "500 Internal Server Error";
+/* 500 (its body as mod_wsgi's), or a limit's 413/414/431 (limits.c). */
+static void send_page(sysgi_req *rq, int status) {
+  const char *line = "500 Internal Server Error", *body = body_500;
+  size_t len = sizeof body_500 - 1;
+  if (status != 500) {
+    body = sysgi__status_page(status, &line);
+    len = strlen(body);
+  }
+  rq->status = status;
+  rq->status_line = line;
   rq->headers = (sysgi_header *)headers_500;
   rq->n_headers = 1;
-  rq->content_length = (int64_t)sizeof body_500 - 1;
+  rq->content_length = (int64_t)len;
   rq->body_sent = 0;
   rq->truncated = 0;
-  sysgi_send_bytes(rq, NULL, body_500, (Py_ssize_t)sizeof body_500 - 1);
+  sysgi_send_bytes(rq, NULL, body, (Py_ssize_t)len);
 }
+
+static void send_500(sysgi_req *rq) { send_page(rq, 500); }
 
 static void log_app_error(sysgi_req *rq, const char *what) {
   char msg[1200];
@@ -559,7 +568,10 @@ static int run(sysgi_req *rq) {
               (long long)rq->content_length);
   }
   if (status < 0) {
-    if (!rq->head_sent && r->error_page_by_frontend) {
+    if (!rq->head_sent && rq->body_too_large && !r->error_page_by_frontend) {
+      send_page(rq, 413); /* the app let the limit's OSError out */
+      finish_sends(rq);
+    } else if (!rq->head_sent && r->error_page_by_frontend) {
       rq->failed_early = 1; /* the front end answers */
     } else if (!rq->head_sent) {
       send_500(rq);
@@ -612,6 +624,7 @@ static void rq_init(sysgi_req *rq, const sysgi_request *r, sysgi_interp *ip) {
   rq->arena.blocks = NULL;
   rq->body_sent = 0;
   rq->truncated = rq->send_failed = rq->short_body = rq->failed_early = 0;
+  rq->body_too_large = 0;
   rq->free_tokens = NULL;
   for (int i = SYSGI_TOKEN_POOL; i-- > 0;) {
     rq->pool[i].heap = 0;
@@ -638,6 +651,9 @@ int sysgi_handle(const sysgi_request *r) {
     sysgi_log_nogil(r, SYSGI_LOG_ERR, "sysgi: no WSGI script configured");
     return SYSGI_E_INVAL;
   }
+  /* Limits first: a refused request loads no script and builds no
+   * environ (it still needs the interpreter for the shared send path). */
+  int refuse = sysgi__limits_check(r);
   sysgi_interp *ip;
   int rc = sysgi_interp_enter(r->application_group, &ip, r);
   if (rc < 0)
@@ -645,10 +661,18 @@ int sysgi_handle(const sysgi_request *r) {
   sysgi_req rq;
   rq_init(&rq, r, ip);
   const sysgi_request *outer = sysgi__stdio_set_request(r);
-  rc = run(&rq);
+  if (refuse == 413 && r->error_page_by_frontend) {
+    rc = SYSGI_E_TOO_LARGE; /* the front end answers 413 its own way */
+  } else if (refuse) {
+    send_page(&rq, refuse);
+    finish_sends(&rq);
+    rc = 0;
+  } else {
+    rc = run(&rq);
+  }
   sysgi__stdio_set_request(outer);
   if (rc == 0 && rq.failed_early)
-    rc = SYSGI_E_APP;
+    rc = rq.body_too_large ? SYSGI_E_TOO_LARGE : SYSGI_E_APP;
   sysgi_interp_leave();
   if (rq.deferred)
     send_deferred(&rq);

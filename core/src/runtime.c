@@ -29,14 +29,15 @@ const char *sysgi_strerror(int err) {
   case SYSGI_PENDING: return "send pending";
   case SYSGI_E_NOMEM: return "out of memory";
   case SYSGI_E_IO: return "I/O error on the connection";
-  case SYSGI_E_CLIENT_GONE: return "the client went away";
+  case SYSGI_E_CLIENT_GONE: return "client closed the connection";
   case SYSGI_E_NOPYTHON: return "the Python runtime is not available";
   case SYSGI_E_CONFIG: return "bad configuration value";
   case SYSGI_E_APP: return "the WSGI application failed to load or run";
   case SYSGI_E_INVAL: return "invalid argument";
   case SYSGI_E_TOO_LARGE: return "a size limit was exceeded";
   case SYSGI_E_UNSUPPORTED: return "operation not supported by the front end";
-  case SYSGI_E_TIMEOUT: return "operation timed out";
+  case SYSGI_E_TIMEOUT: return "timeout";
+  case SYSGI_E_BAD_CHUNK: return "bad chunk in the chunked request body";
   case SYSGI_E_BUSY: return "no capacity left";
   default: return "unknown error";
   }

@@ -159,6 +159,8 @@ typedef struct sysgi_req {
                                 splitting on keep-alive)                */
   int failed_early;          /* failed before the head; the front end
                                 answers (error_page_by_frontend)        */
+  int body_too_large;        /* wsgi.input hit limit_request_body: a
+                                failure before the head is a 413        */
 
   /* A response sent only once the interpreter has been left (one GIL
    * acquisition per request): the head, and the body of a small list or
@@ -242,6 +244,14 @@ void sysgi__modwsgi_call(struct sysgi_req *rq, PyObject *fn, PyObject *env);
  * returns the previous one (restore it after). */
 const sysgi_request *sysgi__stdio_set_request(const sysgi_request *r);
 void sysgi_log_nogil(const sysgi_request *r, int level, const char *fmt, ...);
+
+/* ---- request limits (limits.c) -------------------------------------------- */
+/* Checks r's limit_request_* before anything runs (no GIL needed). Returns
+ * 0, or the HTTP status to answer (413, 414, 431) after logging the cause. */
+int sysgi__limits_check(const sysgi_request *r);
+/* The status line and HTML body of an error page the core answers itself
+ * (413, 414, 431, else 500). */
+const char *sysgi__status_page(int status, const char **status_line);
 /* Logs `what`, then the current Python exception with its traceback, one
  * line per log entry, and clears it. */
 void sysgi_log_exception(sysgi_req *rq, const char *what);

@@ -35,7 +35,22 @@ typedef struct sysgi_httpsys_app {
   int pass_authorization;        /* pass Authorization as HTTP_AUTHORIZATION */
   int enable_sendfile;           /* file_wrapper as file-handle chunks     */
   int script_reloading;          /* reload the script when its file changes */
+  /* Added for issue 14: largest request body in bytes (0: no limit),
+   * answered 413 by the core (sysgi_request.limit_request_body). */
+  int64_t limit_request_body;
 } sysgi_httpsys_app;
+
+/* Added for issue 14: the limits of the model's [server] (0: none, or
+ * http.sys's own default for the timeouts). Header limits go to the core
+ * (sysgi_request.limit_request_*); the timeouts to http.sys through
+ * HttpSetServerSessionProperty(HttpServerTimeoutsProperty) (limits.c). */
+typedef struct sysgi_httpsys_limits {
+  int64_t limit_request_body;   /* the single app of a table-less config */
+  unsigned limit_request_fields, limit_request_field_size, limit_request_line;
+  unsigned entity_body_s, drain_entity_body_s, header_wait_s,
+      idle_connection_s;        /* seconds, at most 65535 (USHORT)         */
+  unsigned min_send_rate;       /* bytes per second                       */
+} sysgi_httpsys_limits;
 
 typedef struct sysgi_httpsys_config {
   /* URL prefixes in UTF-8, e.g. "http://127.0.0.1:8000/" or
@@ -68,6 +83,8 @@ typedef struct sysgi_httpsys_config {
   unsigned shutdown_timeout_ms; /* in-flight grace at stop; 0: 10000 */
 
   sysgi_httpsys_handler handle; /* NULL: sysgi_handle */
+
+  sysgi_httpsys_limits limits;  /* issue 14; all 0: no limits of our own */
 
   /* Server log (thread-safe). May be NULL. */
   sysgi_log_fn log;

@@ -43,6 +43,7 @@ static int copy_app(hs_app *d, const sysgi_httpsys_app *a) {
   d->pass_authorization = a->pass_authorization;
   d->enable_sendfile = a->enable_sendfile;
   d->script_reloading = a->script_reloading;
+  d->limit_request_body = a->limit_request_body;
   if (!d->mount || !d->script || !d->group_spec || !d->callable)
     return SYSGI_E_NOMEM;
   return SYSGI_OK;
@@ -98,6 +99,7 @@ int hs_apps_init(sysgi_httpsys *srv) {
     single.enable_sendfile = cfg->enable_sendfile;
     single.pass_authorization = cfg->pass_authorization;
     single.script_reloading = 1;
+    single.limit_request_body = cfg->limits.limit_request_body;
     src = &single;
     n = 1;
   }

@@ -24,6 +24,7 @@ ptrdiff_t hs_read_body(void *conn, void *buf, size_t len) {
   }
   if (len > 1u << 30)
     len = 1u << 30;
+  ULONGLONG t0 = GetTickCount64();
   ResetEvent(c->read_event);
   hs_op_start(&c->srv->pool, &c->read_op, read_done, c);
   ULONG rc = HttpReceiveRequestEntityBody(c->srv->queue, c->id, 0, buf,
@@ -40,11 +41,14 @@ ptrdiff_t hs_read_body(void *conn, void *buf, size_t len) {
     return (ptrdiff_t)c->read_bytes;
   }
   if (c->read_err != NO_ERROR) {
-    int err = sysgi_httpsys_translate_error(c->read_err);
-    if (err == SYSGI_E_CLIENT_GONE)
-      c->client_gone = 1;
-    hs_log(c->srv, SYSGI_LOG_INFO, "reading the request body failed: "
-           "error %lu", (unsigned long)c->read_err);
+    int err = hs_limits_read_error(c->srv, c->read_err,
+                                   GetTickCount64() - t0);
+    if (err == SYSGI_E_CLIENT_GONE || err == SYSGI_E_TIMEOUT)
+      c->client_gone = 1; /* http.sys has closed the connection */
+    hs_log(c->srv, err == SYSGI_E_CLIENT_GONE ? SYSGI_LOG_DEBUG
+                                              : SYSGI_LOG_INFO,
+           "reading the request body failed: error %lu (%s)",
+           (unsigned long)c->read_err, hs_limits_cause(err));
     return err;
   }
   if (c->read_bytes == 0) /* never loop on an empty success */

@@ -97,6 +97,7 @@ typedef struct hs_app {
   char *mount; /* normalized: "" or "/app" */
   char *script, *group_spec, *callable;
   int pass_authorization, enable_sendfile, script_reloading;
+  int64_t limit_request_body;
 } hs_app;
 
 /* apps.c: what %{SERVER} means for one listen URL (its index is the
@@ -125,6 +126,20 @@ struct sysgi_httpsys {
   volatile LONG active; /* requests received and not yet finished */
   int initialized;
 };
+
+/* ---- limits.c (issue 14) -------------------------------------------------- */
+/* Sets the configured http.sys timeouts on the server session. A refusal
+ * (Wine's error 120) is one warning naming the property, not an error. */
+void hs_limits_set_timeouts(struct sysgi_httpsys *srv);
+/* Copies the request limits of `app` and the server into `r`. */
+void hs_limits_apply(struct sysgi_httpsys *srv, const hs_app *app,
+                     sysgi_request *r);
+/* The SYSGI_E_* of a failed body read: a connection http.sys closed after
+ * the read waited its EntityBody time is a timeout, not a client gone. */
+int hs_limits_read_error(struct sysgi_httpsys *srv, unsigned long err,
+                         unsigned long long waited_ms);
+/* A few words for the log: "timeout", "client closed the connection"... */
+const char *hs_limits_cause(int err);
 
 void hs_log(struct sysgi_httpsys *srv, int level, const char *fmt, ...)
 #ifdef __GNUC__

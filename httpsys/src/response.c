@@ -95,8 +95,10 @@ static int wait_send(hs_conn *c) {
     int err = sysgi_httpsys_translate_error(c->send_err);
     if (err == SYSGI_E_CLIENT_GONE)
       c->client_gone = 1;
-    hs_log(c->srv, SYSGI_LOG_INFO, "sending the response failed: error %lu",
-           (unsigned long)c->send_err);
+    /* A client that left mid-stream is not the server's problem: debug. */
+    hs_log(c->srv, c->client_gone ? SYSGI_LOG_DEBUG : SYSGI_LOG_INFO,
+           "sending the response failed: error %lu (%s)",
+           (unsigned long)c->send_err, hs_limits_cause(err));
   }
   return c->send_failed ? (c->client_gone ? SYSGI_E_CLIENT_GONE : SYSGI_E_IO)
                         : 0;

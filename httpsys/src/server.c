@@ -99,6 +99,7 @@ static void conn_run(hs_work *w) {
     r.enable_sendfile = app->enable_sendfile;
     r.conn = c;
     r.fe = &hs_frontend;
+    hs_limits_apply(srv, app, &r);
     int rc = hs_app_group(c, group, sizeof group);
     if (rc == 0)
       rc = srv->cfg.handle(&r);
@@ -316,6 +317,7 @@ static int setup(sysgi_httpsys *srv) {
   srv->initialized = 1;
   if ((rc = HttpCreateServerSession(v2, &srv->session, 0)) != NO_ERROR)
     return fail(srv, "HttpCreateServerSession", rc);
+  hs_limits_set_timeouts(srv);
   if ((rc = HttpCreateRequestQueue(v2, NULL, NULL, 0, &srv->queue)) != NO_ERROR)
     return fail(srv, "HttpCreateRequestQueue", rc);
   srv->groups = calloc(srv->cfg.n_urls, sizeof *srv->groups);

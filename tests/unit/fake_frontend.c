@@ -185,7 +185,7 @@ static ptrdiff_t read_body(void *conn, void *buf, size_t len) {
   if (c->eof_seen)
     c->reads_after_eof++;
   if (c->read_error)
-    return SYSGI_E_IO;
+    return c->read_error < 0 ? c->read_error : SYSGI_E_IO;
   size_t left = c->body_len - c->body_pos;
   size_t n = len < left ? len : left;
   if (c->read_piece && n > c->read_piece)

@@ -33,7 +33,8 @@ typedef struct fake_conn {
   const char *body;        /* request body served by read_body */
   size_t body_len;
   size_t read_piece;       /* max bytes per read_body call (0: any)   */
-  int read_error;          /* read_body fails with SYSGI_E_IO          */
+  int read_error;          /* read_body fails: with this SYSGI_E_* code
+                              when negative, else with SYSGI_E_IO      */
   int gone_after;          /* >0: send_body fails after N sends        */
   int async;               /* send_body/send_file return SYSGI_PENDING */
   int async_thread;        /* complete pending sends from another thread */

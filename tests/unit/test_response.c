@@ -376,7 +376,7 @@ TEST_IMPL(response_write) {
   c->gone_after = 1;
   ASSERT_EQ(fake_run(c), 0);
   ASSERT_STR_EQ(c->out, "a");
-  ASSERT_LOG(c, "caught: write() failed: the client went away");
+  ASSERT_LOG(c, "caught: write() failed: client closed the connection");
   test_done(c);
   return 0;
 }

@@ -119,6 +119,20 @@ static ULONG WINAPI fake_HttpSetUrlGroupProperty(HTTP_URL_GROUP_ID g,
   return NO_ERROR;
 }
 
+/* Timeouts (issue 14): checked for a well-formed call, and refused as
+ * Wine's http.sys refuses them (error 120), which the front end must
+ * survive with one warning. */
+static ULONG WINAPI fake_HttpSetServerSessionProperty(
+    HTTP_SERVER_SESSION_ID id, HTTP_SERVER_PROPERTY prop, PVOID info,
+    ULONG len) {
+  if (id != FAKE_SESSION)
+    violation("HttpSetServerSessionProperty on an unknown session");
+  if (prop == HttpServerTimeoutsProperty &&
+      (len != sizeof(HTTP_TIMEOUT_LIMIT_INFO) || !info))
+    violation("timeouts property: bad size");
+  return ERROR_CALL_NOT_IMPLEMENTED;
+}
+
 static ULONG WINAPI fake_HttpCreateRequestQueue(HTTPAPI_VERSION v, PCWSTR name,
                                                 PSECURITY_ATTRIBUTES sa,
                                                 ULONG flags, PHANDLE h) {
@@ -505,6 +519,8 @@ void *__imp_HttpCreateUrlGroup = (void *)fake_HttpCreateUrlGroup;
 void *__imp_HttpCloseUrlGroup = (void *)fake_HttpCloseUrlGroup;
 void *__imp_HttpAddUrlToUrlGroup = (void *)fake_HttpAddUrlToUrlGroup;
 void *__imp_HttpSetUrlGroupProperty = (void *)fake_HttpSetUrlGroupProperty;
+void *__imp_HttpSetServerSessionProperty =
+    (void *)fake_HttpSetServerSessionProperty;
 void *__imp_HttpCreateRequestQueue = (void *)fake_HttpCreateRequestQueue;
 void *__imp_HttpCloseRequestQueue = (void *)fake_HttpCloseRequestQueue;
 void *__imp_HttpReceiveHttpRequest = (void *)fake_HttpReceiveHttpRequest;

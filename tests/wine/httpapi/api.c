@@ -294,6 +294,8 @@ ULONG WINAPI HttpSetServerSessionProperty(HTTP_SERVER_SESSION_ID id,
     ha_violation("HttpSetServerSessionProperty on an unknown session");
     return ERROR_INVALID_PARAMETER;
   }
+  if (prop == HttpServerTimeoutsProperty)
+    return ha_set_timeouts(info, len); /* kept and enforced: timeouts.c */
   return info && len ? NO_ERROR : ERROR_INVALID_PARAMETER; /* not enforced */
 }
 

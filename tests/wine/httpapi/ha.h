@@ -9,6 +9,7 @@
  *   parse.c     request heads and bodies (HTTP/1.1 and 1.0)
  *   respond.c   response framing and writing
  *   urlacl.c    HttpSet/Delete/QueryServiceConfiguration (URL ACLs)
+ *   timeouts.c  HttpServerTimeoutsProperty, kept and enforced
  *
  * One lock (G.lock) guards every object; connection threads drop it while
  * they touch their socket, a file or the caller's buffers.
@@ -116,6 +117,10 @@ struct ha_conn {
   ha_op *running; /* the op the thread runs outside the lock */
   volatile LONG abort; /* reset the connection (cancel, queue closed) */
   int dead;            /* the socket failed or was closed */
+  /* The http.sys timer running on the connection (timeouts.c): an absolute
+   * deadline, or a limit on each single wait for the socket (gap). */
+  int timer, timed_out;
+  int64_t deadline_us, gap_us;
   struct ha_conn *next;
 };
 
@@ -169,6 +174,7 @@ typedef struct ha_globals {
   ha_req **reqs; /* by id - ID_BASE */
   size_t n_reqs, cap_reqs;
   HTTP_CONNECTION_ID next_conn;
+  HTTP_TIMEOUT_LIMIT_INFO timeouts; /* HttpServerTimeoutsProperty */
   /* Completer: ops ordered by due time. */
   CONDITION_VARIABLE done_cv;
   ha_op *due_head;
@@ -266,5 +272,20 @@ void ha_send_error(ha_conn *c, int status, int close_after);
 void ha_run_send(ha_conn *c, ha_req *r, ha_op *op);
 
 /* urlacl.c (uses only its own lock) */
+
+/* timeouts.c */
+enum { HA_TO_ENTITY_BODY = 1, HA_TO_DRAIN, HA_TO_IDLE, HA_TO_HEADER,
+       HA_TO_MIN_SEND_RATE };
+ULONG ha_set_timeouts(const void *info, ULONG len);
+/* The configured timer in microseconds, 0 when not set. Takes G.lock. */
+int64_t ha_timeout_us(int which);
+unsigned long ha_min_send_rate(void);
+/* Starts timer `which` on `c` (connection thread, G.lock not held): as a
+ * deadline from now, or (per_wait) as a limit on each wait for the socket.
+ * Does nothing visible when the timer is not configured. */
+void ha_timer_arm(ha_conn *c, int which, int per_wait);
+void ha_timer_disarm(ha_conn *c);
+/* Records that timer `which` closed `c` (sets c->timed_out, logs). */
+void ha_timer_expired(ha_conn *c, int which, const char *detail);
 
 #endif

@@ -19,9 +19,28 @@
 /* Waits until `s` is readable (or writable): 1, or 0 once the connection
  * is aborted or the op cancelled. Polls so both are noticed. */
 int ha_wait_sock(ha_conn *c, int write, volatile LONG *cancel) {
+  int64_t start = ha_now_us();
   for (;;) {
     if (c->abort || (cancel && *cancel))
       return 0;
+    /* An http.sys timer (timeouts.c) ends the wait. */
+    int64_t now = ha_now_us(), left = 200000;
+    if (c->timer && c->deadline_us) {
+      if (now >= c->deadline_us) {
+        ha_timer_expired(c, c->timer, NULL);
+        return 0;
+      }
+      if (c->deadline_us - now < left)
+        left = c->deadline_us - now;
+    }
+    if (c->timer && c->gap_us) {
+      if (now - start >= c->gap_us) {
+        ha_timer_expired(c, c->timer, "no bytes in time");
+        return 0;
+      }
+      if (start + c->gap_us - now < left)
+        left = start + c->gap_us - now;
+    }
     /* One set only: Wine 8's wineserver asserts (and every process of
      * the prefix hangs) when a socket polled in two sets is reset
      * (server/sock.c complete_async_poll). Errors and resets make the
@@ -29,7 +48,7 @@ int ha_wait_sock(ha_conn *c, int write, volatile LONG *cancel) {
     fd_set fs;
     FD_ZERO(&fs);
     FD_SET(c->s, &fs);
-    struct timeval tv = {0, 200000};
+    struct timeval tv = {0, (long)(left > 0 ? left : 1)};
     int n = select(0, write ? NULL : &fs, write ? &fs : NULL, NULL, &tv);
     if (n != 0)
       return 1; /* ready or failed: the next call says which */
@@ -72,16 +91,53 @@ int ha_fill(ha_conn *c, volatile LONG *cancel) {
   }
 }
 
+/* MinSendRate (timeouts.c): a send the client holds up, measured from the
+ * start of this call once it has lasted a second. Waits in slices of
+ * 250 ms so the rate is checked while the socket stays full. Returns 0 to
+ * go on waiting, -1 when the connection is dropped. */
+static int wait_writable(ha_conn *c, volatile LONG *cancel, int64_t t0,
+                         size_t sent) {
+  unsigned long rate = ha_min_send_rate();
+  if (!rate || c->timer)
+    return ha_wait_sock(c, 1, cancel) ? 0 : -1;
+  for (;;) {
+    c->timer = HA_TO_MIN_SEND_RATE;
+    c->gap_us = 250000;
+    c->deadline_us = 0;
+    int ok = ha_wait_sock(c, 1, cancel);
+    int expired = !ok && c->timed_out;
+    ha_timer_disarm(c);
+    c->timed_out = 0;
+    if (ok)
+      return 0;
+    if (!expired)
+      return -1;
+    int64_t us = ha_now_us() - t0;
+    if (us >= 1000000 && (double)sent * 1e6 / (double)us < (double)rate) {
+      char d[120];
+      snprintf(d, sizeof d, "%zu bytes in %lld ms, below %lu bytes/s", sent,
+               (long long)(us / 1000), rate);
+      ha_timer_expired(c, HA_TO_MIN_SEND_RATE, d);
+      c->dead = 1;
+      return -1;
+    }
+  }
+}
+
 int ha_send_all(ha_conn *c, const char *p, size_t n, volatile LONG *cancel) {
+  int64_t t0 = ha_now_us();
+  size_t sent = 0;
   while (n > 0) {
     if (c->abort || (cancel && *cancel))
       return -1;
     int k = send(c->s, p, n > (1 << 20) ? (1 << 20) : (int)n, 0);
     if (k < 0 && WSAGetLastError() == WSAEWOULDBLOCK) {
-      if (!ha_wait_sock(c, 1, cancel))
+      if (wait_writable(c, cancel, t0, sent) < 0)
         return -1;
       continue;
     }
+    if (k > 0)
+      sent += (size_t)k;
     if (k <= 0) {
       c->dead = 1;
       return -1;
@@ -149,9 +205,11 @@ static int drain(ha_conn *c, ha_req *r) {
   int64_t total = 0;
   ptrdiff_t n = 0;
   r->pre_given = 1;
+  ha_timer_arm(c, HA_TO_DRAIN, 0);
   while (tmp && total < (16 << 20) &&
          (n = ha_read_body(c, r, tmp, HA_BUF, NULL)) > 0)
     total += n;
+  ha_timer_disarm(c);
   free(tmp);
   return tmp && n == 0 ? 0 : -1;
 }
@@ -167,9 +225,22 @@ static void fail_leftovers(ha_conn *c) {
 
 static DWORD WINAPI conn_main(void *arg) {
   ha_conn *c = arg;
-  for (;;) {
+  for (int served = 0;; served++) {
     ha_req *r = NULL;
+    if (served && c->off == c->len) {
+      /* Kept alive: IdleConnection until the next request begins. */
+      ha_timer_arm(c, HA_TO_IDLE, 0);
+      int ok = !c->timer || ha_wait_sock(c, 0, NULL);
+      ha_timer_disarm(c);
+      if (!ok)
+        break;
+    }
+    /* HeaderWait: the whole head within it. */
+    ha_timer_arm(c, HA_TO_HEADER, 0);
     int st = ha_read_head(c, &r);
+    ha_timer_disarm(c);
+    if (st > 0 && c->timed_out)
+      st = -1; /* http.sys closes without an answer */
     if (st < 0)
       break;
     if (st == 0) {

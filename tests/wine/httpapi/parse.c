@@ -302,14 +302,18 @@ void ha_run_body(ha_conn *c, ha_req *r, ha_op *op) {
     }
   }
   size_t got = 0;
+  /* EntityBody: each wait for more body bytes is bounded (timeouts.c). */
+  ha_timer_arm(c, HA_TO_ENTITY_BODY, 1);
   while (got < op->len) {
     ptrdiff_t n = ha_read_body(c, r, (char *)op->buf + got, op->len - got,
                             &op->cancel);
     if (n == -2) {
+      ha_timer_disarm(c);
       op->status = ST_CANCELLED;
       return;
     }
     if (n < 0) {
+      ha_timer_disarm(c);
       c->dead = 1;
       op->status = ST_CONNECTION_INVALID;
       return;
@@ -318,6 +322,7 @@ void ha_run_body(ha_conn *c, ha_req *r, ha_op *op) {
     if (n == 0 || !(op->flags & HTTP_RECEIVE_REQUEST_ENTITY_BODY_FLAG_FILL_BUFFER))
       break;
   }
+  ha_timer_disarm(c);
   op->bytes = got;
   op->status = got ? ST_SUCCESS : ST_END_OF_FILE;
 }
