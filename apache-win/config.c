@@ -88,6 +88,8 @@ void *sysgi_create_dir_config(apr_pool_t *p, char *dir) {
   c->chunked_request = -1;
   c->error_override = -1;
   c->map_head_to_get = -1;
+  c->request_timeout_ms = -1;
+  c->interrupt_timeout_ms = -1;
   return c;
 }
 
@@ -108,6 +110,8 @@ void *sysgi_merge_dir_config(apr_pool_t *p, void *basev, void *addv) {
   PICK_FLAG(chunked_request);
   PICK_FLAG(error_override);
   PICK_FLAG(map_head_to_get);
+  PICK_FLAG(request_timeout_ms);
+  PICK_FLAG(interrupt_timeout_ms);
   PICK(trusted_proxy_headers);
   PICK(trusted_proxies);
   c->handler_scripts =
@@ -532,6 +536,14 @@ const command_rec sysgi_directives[] = {
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "Auto (default), On or Off: HEAD reaches the application "
                   "as GET"),
+    AP_INIT_TAKE1("WSGIRequestTimeout", sysgi_ap_set_timeout,
+                  "request-timeout", RSRC_CONF | ACCESS_CONF,
+                  "seconds a request may run before RequestTimeout is raised "
+                  "in it (0: no limit)"),
+    AP_INIT_TAKE1("WSGIInterruptTimeout", sysgi_ap_set_timeout,
+                  "interrupt-timeout", RSRC_CONF | ACCESS_CONF,
+                  "seconds a timed-out request gets to unwind before it is "
+                  "reported stuck (0: never)"),
     AP_INIT_TAKE1("WSGIPythonOptimize", sysgi_ap_set_python_env,
                   (void *)"PYTHONOPTIMIZE", RSRC_CONF,
                   "Python's optimisation level (0, 1 or 2)"),

@@ -299,6 +299,7 @@ void sysgi_ap_build_request(request_rec *r, const char *script,
   out->enable_sendfile = sendfile;
   out->conn = sysgi_ap_conn_create(r);
   out->fe = sysgi_ap_frontend();
+  sysgi_ap_request_timeouts(dc, out);
 }
 
 /* ---- the content handler ---------------------------------------------------- */
@@ -396,6 +397,8 @@ int sysgi_ap_handler(request_rec *r) {
   ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                 "mod_sysgi: %s failed before a response was sent: %s",
                 r->filename, sysgi_strerror(rc));
+  if (rc == SYSGI_E_TIMEOUT) /* WSGIRequestTimeout, before the head */
+    return HTTP_GATEWAY_TIME_OUT;
   return rc == SYSGI_E_NOPYTHON ? HTTP_SERVICE_UNAVAILABLE
                                 : HTTP_INTERNAL_SERVER_ERROR;
 }

@@ -63,6 +63,8 @@ typedef struct sysgi_dir_config {
   apr_array_header_t *trusted_proxies;       /* of apr_ipsubnet_t *        */
   apr_hash_t *handler_scripts;   /* WSGIHandlerScript: name -> sysgi_script* */
   sysgi_script *dispatch_script; /* WSGIDispatchScript                  */
+  int request_timeout_ms;        /* -1 unset (WSGIRequestTimeout, off)  */
+  int interrupt_timeout_ms;      /* -1 unset (WSGIInterruptTimeout)     */
 } sysgi_dir_config;
 
 /* Process-wide (global scope only), reset before each configuration read. */
@@ -79,6 +81,7 @@ typedef struct sysgi_global_config {
   const char *python_eggs;            /* WSGIPythonEggs                 */
   int restrict_stdout, restrict_stdin;/* WSGIRestrict*, -1 unset (Off)  */
   apr_array_header_t *notices;        /* of char *: logged at startup   */
+  int timeouts_used;                  /* a WSGIRequestTimeout was set   */
 } sysgi_global_config;
 
 extern sysgi_global_config *sysgi_globals;
@@ -186,6 +189,16 @@ int sysgi_ap_log_level(int sysgi_level);
  * httpd has already sent an error response (413, 400) for the body. */
 ptrdiff_t sysgi_ap_read_body_block(request_rec *r, char *buf, size_t len,
                                    int *answered);
+/* ---- WSGIRequestTimeout / WSGIInterruptTimeout (timeout.c) -------------- */
+
+/* The directives; cmd->info is the model's key ("request-timeout"). */
+const char *sysgi_ap_set_timeout(cmd_parms *cmd, void *mconfig,
+                                 const char *v);
+/* The request's timeouts from its directory configuration. */
+void sysgi_ap_request_timeouts(const sysgi_dir_config *dc, sysgi_request *out);
+/* child_init, after Python started: the watchdog thread of this child,
+ * stopped by a cleanup of pchild before Python is finalized. */
+void sysgi_ap_timeout_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* ---- auth (auth.c) ------------------------------------------------------ */
 

@@ -174,6 +174,17 @@ static sysgi_httpsys_app *httpsys_apps(const sysgi_config *cfg) {
     apps[i].enable_sendfile = a->enable_sendfile;
     apps[i].script_reloading = a->script_reloading;
     apps[i].limit_request_body = (int64_t)a->limit_request_body;
+    /* The model resolved the server's value; a process group's own,
+     * when set, wins for its apps (README "Request timeouts"). */
+    const sysgi_group_settings *g =
+        a->process_group ? sysgi_config_find_group(cfg, a->process_group)
+                         : NULL;
+    apps[i].request_timeout_ms = g && g->request_timeout_ms
+                                     ? g->request_timeout_ms
+                                     : a->request_timeout_ms;
+    apps[i].interrupt_timeout_ms = g && g->interrupt_timeout_ms
+                                       ? g->interrupt_timeout_ms
+                                       : a->interrupt_timeout_ms;
   }
   return apps;
 }

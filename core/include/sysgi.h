@@ -220,6 +220,16 @@ typedef struct sysgi_request {
   unsigned limit_request_fields;
   unsigned limit_request_field_size;
   unsigned limit_request_line;
+  /* request-timeout and interrupt-timeout, in milliseconds (0: off). Once
+   * the application has run request_timeout_ms, sysgi_expire_requests()
+   * raises mod_wsgi.RequestTimeout (a BaseException) in its thread: the
+   * response is then 504 Gateway Timeout if its head was not sent (or,
+   * with error_page_by_frontend, sysgi_handle() returns SYSGI_E_TIMEOUT
+   * and the front end answers 504), else the connection is aborted. A
+   * thread still running interrupt_timeout_ms after that is reported as
+   * stuck. Only checked while a front end calls sysgi_expire_requests(). */
+  unsigned request_timeout_ms;
+  unsigned interrupt_timeout_ms;
 } sysgi_request;
 
 /*
@@ -235,6 +245,25 @@ typedef struct sysgi_request {
  * through fe->log.
  */
 int sysgi_handle(const sysgi_request *req);
+
+/* ---- request-timeout --------------------------------------------------------
+ * A front end that supports request-timeout calls this periodically (every
+ * quarter second, say) from a watchdog thread of its own, which must not
+ * hold the GIL or run requests, and must stop calling it before
+ * sysgi_runtime_shutdown(). `now_us`: microseconds since the epoch, 0 for
+ * the current time. For each request past its request_timeout_ms it
+ * raises RequestTimeout in that request's thread (logged once, through
+ * the runtime log, with method, URI, script and elapsed time); a request
+ * still running interrupt_timeout_ms after that is stuck (logged once).
+ * Fills *st (may be NULL) and returns the number of stuck requests now
+ * (>= 0). Thread-safe; takes the GIL only when it raises. */
+typedef struct sysgi_expire_stats {
+  unsigned injected;    /* RequestTimeout raised by this call           */
+  unsigned stuck;       /* requests not unwound after interrupt-timeout */
+  unsigned newly_stuck; /* of those, first found stuck by this call     */
+  unsigned in_flight;   /* requests with a request timeout running      */
+} sysgi_expire_stats;
+int sysgi_expire_requests(int64_t now_us, sysgi_expire_stats *st);
 
 /* ---- access and authentication hooks -------------------------------------
  * WSGIAccessScript, WSGIAuthUserScript, WSGIAuthGroupScript: the script in

@@ -220,6 +220,8 @@ typedef struct sysgi_server_settings {
   unsigned entity_body_timeout_ms, drain_entity_body_timeout_ms,
       header_wait_timeout_ms, idle_connection_timeout_ms;
   unsigned min_send_rate;               /* bytes per second                */
+  /* added for request-timeout (issue 14): milliseconds, 0 = off */
+  unsigned request_timeout_ms, interrupt_timeout_ms;
 } sysgi_server_settings;
 
 typedef struct sysgi_app_settings {
@@ -231,6 +233,9 @@ typedef struct sysgi_app_settings {
   int chunked_request;             /* accept chunked request bodies (on)     */
   /* added for issue 14 (limits) */
   uint64_t limit_request_body;     /* bytes (0: no limit); the server's     */
+  /* added for request-timeout (issue 14): milliseconds, 0 = off; unset:
+   * the server's */
+  unsigned request_timeout_ms, interrupt_timeout_ms;
 } sysgi_app_settings;
 
 typedef struct sysgi_group_settings {
@@ -248,6 +253,11 @@ typedef struct sysgi_group_settings {
       eviction_timeout_ms;
   unsigned listen_backlog;
   uint64_t stack_size;
+  /* added for request-timeout (issue 14): a process group's
+   * request_timeout_ms / interrupt_timeout_ms, when not 0, replace the
+   * app's for the apps it runs; a thread that does not unwind gets its
+   * worker recycled */
+  unsigned interrupt_timeout_ms;
 } sysgi_group_settings;
 
 const sysgi_server_settings *sysgi_config_server(const sysgi_config *cfg);

@@ -49,6 +49,14 @@ static const sysgi_setting table[] = {
     ROW("shutdown-timeout", NULL, "ShutdownTimeout", SRV(shutdown_timeout_ms),
      "5", "seconds a stop waits for requests in flight", SYSGI_T_SECONDS, 0,
      3600, NULL),
+    ROW("request-timeout", "WSGIRequestTimeout", "RequestTimeout",
+     SRV(request_timeout_ms), "0",
+     "seconds a request may run before RequestTimeout is raised in it "
+     "(0: no limit)", SYSGI_T_SECONDS, 0, 4294967, NULL),
+    ROW("interrupt-timeout", "WSGIInterruptTimeout", "InterruptTimeout",
+     SRV(interrupt_timeout_ms), "0",
+     "seconds a timed-out request gets to unwind before it is reported stuck "
+     "(0: never)", SYSGI_T_SECONDS, 0, 4294967, NULL),
     ROW("log-file", NULL, "LogFile", SRV(log_file), NULL,
      "the server's log file (its directory must exist)", SYSGI_T_NEW_FILE, 0,
      0, NULL),
@@ -136,6 +144,13 @@ static const sysgi_setting table[] = {
     ROW("script-reloading", "WSGIScriptReloading", NULL, APP(script_reloading),
      "on", "reload the script when its file changes", SYSGI_T_BOOL, 0, 0,
      NULL),
+    ROW("request-timeout", "WSGIRequestTimeout", NULL, APP(request_timeout_ms),
+     NULL, "seconds a request may run before RequestTimeout is raised in it "
+     "(0: no limit)", SYSGI_T_SECONDS, 0, 4294967, "request-timeout"),
+    ROW("interrupt-timeout", "WSGIInterruptTimeout", NULL,
+     APP(interrupt_timeout_ms), NULL,
+     "seconds a timed-out request gets to unwind before it is reported stuck "
+     "(0: never)", SYSGI_T_SECONDS, 0, 4294967, "interrupt-timeout"),
     ROW("chunked-request", "WSGIChunkedRequest", NULL, APP(chunked_request),
      "on", "accept request bodies sent chunked (off: 411 Length Required)",
      SYSGI_T_BOOL, 0, 0, NULL),
@@ -196,8 +211,12 @@ static const sysgi_setting table[] = {
      0, 4294967, NULL),
     ROW("request-timeout", DAEMON("request-timeout"), NULL,
      GRP(request_timeout_ms), "0",
-     "seconds a request may run before the process restarts (0: no limit)",
-     SYSGI_T_SECONDS, 0, 4294967, NULL),
+     "seconds a request may run before RequestTimeout is raised in it (0: "
+     "the app's)", SYSGI_T_SECONDS, 0, 4294967, NULL),
+    ROW("interrupt-timeout", DAEMON("interrupt-timeout"), NULL,
+     GRP(interrupt_timeout_ms), "0",
+     "seconds a timed-out request gets to unwind before its process is "
+     "recycled (0: the app's)", SYSGI_T_SECONDS, 0, 4294967, NULL),
     ROW("queue-timeout", DAEMON("queue-timeout"), NULL, GRP(queue_timeout_ms),
      "0", "seconds a request may wait for the group before 503 (0: no limit)",
      SYSGI_T_SECONDS, 0, 3600, NULL),

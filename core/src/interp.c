@@ -154,6 +154,7 @@ static void teardown(sysgi_interp *ip) {
   Py_CLEAR(ip->mw_finished);
   Py_CLEAR(ip->mw_subscribers);
   Py_CLEAR(ip->mw_response);
+  Py_CLEAR(ip->timeout_exc);
 }
 
 /* Creates sub-interpreter `name`. Called with groups_lock held, GIL not

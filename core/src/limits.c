@@ -112,6 +112,10 @@ const char *sysgi__status_page(int status, const char **status_line) {
     *status_line = "431 Request Header Fields Too Large";
     return PAGE("Request Header Fields Too Large", "The request has more or "
                 "larger header fields than this server accepts.");
+  case 504:
+    *status_line = "504 Gateway Timeout";
+    return PAGE("Gateway Timeout", "The application did not answer within "
+                "the server's\nrequest timeout.");
   default:
     *status_line = "500 Internal Server Error";
     return PAGE("Internal Server Error", "The server encountered an "

@@ -174,6 +174,15 @@ int sysgi__modwsgi_install(sysgi_interp *ip) {
   Py_INCREF(ip->mw_finished);
   Py_INCREF(ip->mw_response);
   Py_INCREF(ip->mw_subscribers);
+  /* request-timeout: a BaseException, so that `except Exception` in an
+   * application does not swallow it (timeout.c raises it). */
+  ip->timeout_exc = PyErr_NewExceptionWithDoc(
+      "mod_wsgi.RequestTimeout",
+      "Raised in a request's thread when it ran past request-timeout.",
+      PyExc_BaseException, NULL);
+  if (!ip->timeout_exc ||
+      PyDict_SetItemString(d, "RequestTimeout", ip->timeout_exc) < 0)
+    return -1;
   if (!info.server_version[0])
     return 0; /* not Apache: no `apache` module */
   d = new_module(ip, "apache");

@@ -124,6 +124,7 @@ static int head_nogil(sysgi_req *rq) {
   if (rq->head_sent)
     return rq->send_failed;
   rq->head_sent = 1;
+  sysgi__timeout_head_sent(rq);
   const sysgi_request *r = rq->r;
   int rc = r->fe->send_head(r->conn, rq->status, rq->status_line,
                             rq->headers, rq->n_headers, rq->content_length);
@@ -395,7 +396,8 @@ static const char body_500[] =
 static const sysgi_header headers_500[] = {
     {"Content-Type", "text/html; charset=iso-8859-1"}};
 
-/* 500 (its body as mod_wsgi's), or a limit's 413/414/431 (limits.c). */
+/* 500 (its body as mod_wsgi's), a limit's 413/414/431 or a request
+ * timeout's 504 (pages in limits.c). */
 static void send_page(sysgi_req *rq, int status) {
   const char *line = "500 Internal Server Error", *body = body_500;
   size_t len = sizeof body_500 - 1;
@@ -414,6 +416,22 @@ static void send_page(sysgi_req *rq, int status) {
 }
 
 static void send_500(sysgi_req *rq) { send_page(rq, 500); }
+
+/* After sysgi__timeout_end() said RequestTimeout was raised in rq. */
+static void log_timeout(sysgi_req *rq, int failed) {
+  const sysgi_tmo_entry *e = &rq->tmo;
+  const char *what =
+      !failed ? "the application returned normally (it caught the "
+                "exception, or ended before it was raised)"
+      : !rq->head_sent ? (rq->r->error_page_by_frontend
+                              ? "answered 504 Gateway Timeout by the server"
+                              : "answered 504 Gateway Timeout")
+                       : "the response had started: the connection is "
+                         "aborted";
+  sysgi_log(rq, SYSGI_LOG_ERR, "sysgi: request timeout: %s %s of '%s' "
+            "unwound after %.1f s: %s", e->method, e->uri, e->app,
+            sysgi__timeout_elapsed(rq), what);
+}
 
 static void log_app_error(sysgi_req *rq, const char *what) {
   char msg[1200];
@@ -512,10 +530,23 @@ static int run(sysgi_req *rq) {
   const char *callable = r->callable_object && *r->callable_object
                              ? r->callable_object
                              : "application";
+  /* The clock starts before the script is loaded: a slow import counts. */
+  sysgi__timeout_begin(rq);
   PyObject *app = sysgi_script_get(rq->ip, rq, r->script_filename,
                                    r->script_mtime_us, callable);
-  if (!app)
-    return SYSGI_E_APP;
+  if (!app) {
+    if (!sysgi__timeout_end(rq))
+      return SYSGI_E_APP;
+    rq->timed_out = 1;
+    log_timeout(rq, 1);
+    if (r->error_page_by_frontend) {
+      rq->failed_early = 1;
+    } else {
+      send_page(rq, 504);
+      finish_sends(rq);
+    }
+    return 0;
+  }
   PyObject *env = NULL, *args = NULL, *result = NULL;
   rq->input = sysgi_input_new(rq);
   rq->errors = sysgi_errors_new(rq);
@@ -551,6 +582,12 @@ static int run(sysgi_req *rq) {
   finish_sends(rq);
   if (result)
     call_close(rq, result);
+  /* The application is done: out of the registry before anything else
+   * runs (mod_wsgi's request_finished event is Python code too). */
+  if (sysgi__timeout_end(rq)) {
+    rq->timed_out = 1;
+    log_timeout(rq, status < 0);
+  }
   /* HEAD, 1xx, 204 and 304 never have a body (RFC 9110 6.4.1): their
    * Content-Length is not a promise of body bytes. */
   int bodyless = rq->is_head || rq->status < 200 || rq->status == 204 ||
@@ -573,6 +610,9 @@ static int run(sysgi_req *rq) {
       finish_sends(rq);
     } else if (!rq->head_sent && r->error_page_by_frontend) {
       rq->failed_early = 1; /* the front end answers */
+    } else if (!rq->head_sent && rq->timed_out) {
+      send_page(rq, 504);
+      finish_sends(rq);
     } else if (!rq->head_sent) {
       send_500(rq);
       finish_sends(rq);
@@ -636,6 +676,8 @@ static void rq_init(sysgi_req *rq, const sysgi_request *r, sysgi_interp *ip) {
   rq->deferred = 0;
   rq->deferred_body = NULL;
   rq->responder = rq->input = rq->errors = NULL;
+  rq->tmo.state = 0;
+  rq->timed_out = 0;
 }
 
 int sysgi_handle(const sysgi_request *r) {
@@ -672,7 +714,9 @@ int sysgi_handle(const sysgi_request *r) {
   }
   sysgi__stdio_set_request(outer);
   if (rc == 0 && rq.failed_early)
-    rc = rq.body_too_large ? SYSGI_E_TOO_LARGE : SYSGI_E_APP;
+    rc = rq.body_too_large ? SYSGI_E_TOO_LARGE
+         : rq.timed_out    ? SYSGI_E_TIMEOUT
+                           : SYSGI_E_APP;
   sysgi_interp_leave();
   if (rq.deferred)
     send_deferred(&rq);

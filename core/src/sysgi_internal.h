@@ -98,6 +98,7 @@ typedef struct sysgi_interp {
   sysgi_keyptr_entry keyptr[SYSGI_KEYCACHE_SIZE];
   /* the mod_wsgi module's per-request hooks (modwsgi_module.c) */
   PyObject *mw_started, *mw_finished, *mw_subscribers, *mw_response;
+  PyObject *timeout_exc;        /* mod_wsgi.RequestTimeout (timeout.c)   */
 } sysgi_interp;
 
 /* ---- send tokens ---------------------------------------------------------- */
@@ -129,6 +130,22 @@ typedef struct sysgi_arena {
 
 void *sysgi_arena_alloc(sysgi_arena *a, size_t n);
 void sysgi_arena_reset(sysgi_arena *a);
+
+/* ---- request-timeout (timeout.c) -----------------------------------------
+ * A request's entry in the registry of requests in flight. Lives in the
+ * request's sysgi_req; linked (under the registry's lock) only while the
+ * application runs. */
+typedef struct sysgi_tmo_entry {
+  struct sysgi_tmo_entry *prev, *next;
+  uint64_t gen;                 /* unique per request                   */
+  int state;                    /* idle, running, injected              */
+  int reported;                 /* stuck: logged once                   */
+  unsigned long thread_id;      /* the request's Python thread id       */
+  struct sysgi_interp *ip;
+  int64_t start_us, timeout_us, interrupt_us, injected_us;
+  atomic_int head_sent;
+  char method[16], uri[256], app[256];
+} sysgi_tmo_entry;
 
 /* ---- one request in flight ------------------------------------------------ */
 typedef struct sysgi_req {
@@ -175,6 +192,10 @@ typedef struct sysgi_req {
 
   /* Python objects handed to the app (invalidated at the end) */
   PyObject *responder, *input, *errors;
+
+  /* request-timeout (timeout.c) */
+  sysgi_tmo_entry tmo;
+  int timed_out;             /* RequestTimeout was raised in it         */
 } sysgi_req;
 
 /* ---- runtime (runtime.c) -------------------------------------------------- */
@@ -328,5 +349,22 @@ int sysgi_send_head(sysgi_req *rq);
 int sysgi_send_bytes(sysgi_req *rq, PyObject *obj, const char *data,
                      Py_ssize_t len);
 void sysgi_tokens_reap(sysgi_req *rq);
+
+/* ---- request-timeout (timeout.c) ---------------------------------------- */
+/* With the GIL held in rq's interpreter: registers rq (when its request
+ * has a request timeout). 0, or SYSGI_E_NOMEM (logged; no timeout). */
+int sysgi__timeout_begin(sysgi_req *rq);
+/* With the GIL held: takes rq out of the registry and clears a
+ * RequestTimeout injected but not raised yet. 1 when one was injected
+ * into this request, else 0. Idempotent. */
+int sysgi__timeout_end(sysgi_req *rq);
+/* The head went out (any thread state, no GIL needed). */
+void sysgi__timeout_head_sent(sysgi_req *rq);
+/* Seconds since sysgi__timeout_begin(). */
+double sysgi__timeout_elapsed(const sysgi_req *rq);
+/* Tests only: called by sysgi_expire_requests() between choosing the
+ * overdue requests and raising the exception (no lock, no GIL held). */
+extern void (*sysgi__expire_hook)(void *ctx);
+extern void *sysgi__expire_hook_ctx;
 
 #endif /* SYSGI_INTERNAL_H */

@@ -38,6 +38,9 @@ typedef struct sysgi_httpsys_app {
   /* Added for issue 14: largest request body in bytes (0: no limit),
    * answered 413 by the core (sysgi_request.limit_request_body). */
   int64_t limit_request_body;
+  /* request-timeout / interrupt-timeout of this app in ms; 0: the
+   * server's (sysgi_httpsys_config). */
+  unsigned request_timeout_ms, interrupt_timeout_ms;
 } sysgi_httpsys_app;
 
 /* Added for issue 14: the limits of the model's [server] (0: none, or
@@ -85,6 +88,16 @@ typedef struct sysgi_httpsys_config {
   sysgi_httpsys_handler handle; /* NULL: sysgi_handle */
 
   sysgi_httpsys_limits limits;  /* issue 14; all 0: no limits of our own */
+  /* request-timeout / interrupt-timeout in ms (0: off) of every app whose
+   * own value is 0. When any is set, a watchdog thread raises the core's
+   * RequestTimeout in overdue requests (504, or an aborted response) and
+   * calls on_stuck(on_stuck_ctx, n) when requests did not unwind within
+   * their interrupt timeout (n: how many are stuck now; called again only
+   * when more get stuck). on_stuck NULL: the server logs it. on_stuck runs
+   * on the watchdog thread: it must not call sysgi_httpsys_stop itself. */
+  unsigned request_timeout_ms, interrupt_timeout_ms;
+  void (*on_stuck)(void *ctx, unsigned n_stuck);
+  void *on_stuck_ctx;
 
   /* Server log (thread-safe). May be NULL. */
   sysgi_log_fn log;

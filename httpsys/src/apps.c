@@ -44,6 +44,8 @@ static int copy_app(hs_app *d, const sysgi_httpsys_app *a) {
   d->enable_sendfile = a->enable_sendfile;
   d->script_reloading = a->script_reloading;
   d->limit_request_body = a->limit_request_body;
+  d->request_timeout_ms = a->request_timeout_ms;
+  d->interrupt_timeout_ms = a->interrupt_timeout_ms;
   if (!d->mount || !d->script || !d->group_spec || !d->callable)
     return SYSGI_E_NOMEM;
   return SYSGI_OK;

@@ -98,6 +98,7 @@ typedef struct hs_app {
   char *script, *group_spec, *callable;
   int pass_authorization, enable_sendfile, script_reloading;
   int64_t limit_request_body;
+  unsigned request_timeout_ms, interrupt_timeout_ms;
 } hs_app;
 
 /* apps.c: what %{SERVER} means for one listen URL (its index is the
@@ -125,6 +126,7 @@ struct sysgi_httpsys {
   volatile LONG stopping;
   volatile LONG active; /* requests received and not yet finished */
   int initialized;
+  HANDLE tmo_thread, tmo_event; /* the request-timeout watchdog (timeout.c) */
 };
 
 /* ---- limits.c (issue 14) -------------------------------------------------- */
@@ -232,6 +234,13 @@ void hs_response_free(hs_conn *c);
 
 /* Answers 503 without a worker; the request ends when the send completes. */
 void hs_send_busy(hs_conn *c);
+
+/* timeout.c: the request-timeout watchdog, started when some application
+ * has a request timeout (its failure is logged, and not fatal), stopped
+ * once no request runs; and a request's timeouts from its application. */
+int hs_timeout_start(struct sysgi_httpsys *srv);
+void hs_timeout_stop(struct sysgi_httpsys *srv);
+void hs_timeout_fill(const hs_conn *c, sysgi_request *r);
 
 /* conn life (server.c) */
 hs_conn *hs_conn_new(void); /* zeroed, or NULL */

@@ -437,6 +437,16 @@ void hs_response_finish(hs_conn *c, int rc) {
   }
   if (c->final_sent || wrc)
     return;
+  if (c->failed && c->content_length < 0 && !bodyless(c)) {
+    /* fe->abort on a chunked response (the application failed, or ran
+     * past request-timeout, after its head): a final send would end the
+     * chunked body as if it were complete. Cancel the request instead, so
+     * the client sees the connection drop. */
+    hs_log(c->srv, SYSGI_LOG_INFO, "response aborted after %lld body "
+           "bytes: request cancelled", (long long)c->body_sent);
+    HttpCancelHttpRequest(c->srv->queue, c->id, NULL);
+    return;
+  }
   /* Short body against a declared length: the response cannot be
    * completed honestly, so the connection is closed after it. */
   if (c->content_length >= 0 && c->body_sent < c->content_length &&

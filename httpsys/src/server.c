@@ -100,6 +100,7 @@ static void conn_run(hs_work *w) {
     r.conn = c;
     r.fe = &hs_frontend;
     hs_limits_apply(srv, app, &r);
+    hs_timeout_fill(c, &r);
     int rc = hs_app_group(c, group, sizeof group);
     if (rc == 0)
       rc = srv->cfg.handle(&r);
@@ -411,6 +412,7 @@ int sysgi_httpsys_start(const sysgi_httpsys_config *cfg, sysgi_httpsys **out) {
     HTTP_SET_NULL_ID(&srv->recvs[i].id);
     recv_post(&srv->recvs[i]);
   }
+  hs_timeout_start(srv);
   *out = srv;
   return SYSGI_OK;
 }
@@ -480,6 +482,7 @@ int sysgi_httpsys_stop(sysgi_httpsys *srv) {
            "running for them", (long)running);
     return (int)running;
   }
+  hs_timeout_stop(srv); /* no request left for it (it ran during the drain) */
   /* Cancelled receives report back through the I/O threads; a receive
    * re-posted just as we began stopping is aborted by closing the queue. */
   ops_empty(&srv->pool, 2000);
