@@ -3,7 +3,8 @@
  * goes out through the request's output filter chain as brigades, the body
  * comes in through ap_get_client_block (de-chunked by httpd). Every send is
  * finished (or copied by httpd's set-aside) before a callback returns, so no
- * callback ever answers SYSGI_PENDING.
+ * send answers SYSGI_PENDING (try_send_body's SYSGI_PENDING only means
+ * "call flush() before the next block").
  */
 #include "mod_sysgi.h"
 
@@ -32,6 +33,9 @@ struct sysgi_ap_conn {
   int body_answered;        /* HTTP_IN already answered (413/400 for the
                                body): whatever the core sends is dropped  */
   int gone_logged;          /* the client's disconnect has been logged    */
+  int direct;               /* only pass-through filters down to the
+                               socket (see send_block); -1 not known yet  */
+  apr_size_t max_buffer;    /* httpd writes blocking from this many bytes */
 };
 
 int sysgi_ap_conn_body_answered(const sysgi_ap_conn *c) {
@@ -122,6 +126,7 @@ static int send_head(void *conn, int status, const char *status_line,
     c->declared = (apr_off_t)content_length;
   }
   c->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+  c->direct = -1; /* looked up by the first streamed block */
   if (r->header_only && c->body != 2 && has_body(r))
     /* A HEAD whose body the application has not read: httpd would read
      * and discard it all before answering (and turn a half-closed or bad
@@ -131,14 +136,80 @@ static int send_head(void *conn, int status, const char *status_line,
   return SYSGI_OK;
 }
 
-/* A streamed response must reach the client chunk by chunk, so each send
- * ends with a flush, except the one that completes a declared
- * Content-Length: the end of the response follows at once and httpd then
- * writes head and body in one go. */
-static void maybe_flush(sysgi_ap_conn *c) {
-  if (c->declared < 0 || c->sent < c->declared)
-    APR_BRIGADE_INSERT_TAIL(
-        c->bb, apr_bucket_flush_create(c->r->connection->bucket_alloc));
+/* httpd's filters that pass every brigade on at once, holding nothing
+ * back (content_length counts, http_header prepends the head once, chunk
+ * frames, byterange passes a 200 through). Any other filter (deflate,
+ * ssl, h2...) may buffer a block until it sees a FLUSH. */
+static int direct_chain(request_rec *r) {
+  static const char *const pass[] = {"byterange", "content_length",
+                                     "http_header", "http_outerror",
+                                     "chunk", "core", NULL};
+  for (ap_filter_t *f = r->output_filters; f; f = f->next) {
+    const char *const *p = pass;
+    while (*p && ap_cstr_casecmp(f->frec->name, *p))
+      p++;
+    if (!*p)
+      return 0;
+  }
+  return 1;
+}
+
+/* The core output filter writes a brigade of at least this many bytes at
+ * once (a non-blocking write); smaller ones it only sets aside. */
+#define SYSGI_MIN_WRITE 4096
+
+/* From this many bytes in the brigade the core output filter writes
+ * blocking (FlushMaxThreshold, 64 KiB by default). */
+static apr_size_t max_buffer(request_rec *r) {
+#if AP_MODULE_MAGIC_AT_LEAST(20120211, 97)
+  core_server_config *sc =
+      ap_get_core_module_config(r->server->module_config);
+  if (sc->flush_max_threshold)
+    return sc->flush_max_threshold;
+#endif
+  (void)r;
+  return 65536;
+}
+
+static void learn_chain(sysgi_ap_conn *c) {
+  if (c->direct < 0) {
+    c->direct = direct_chain(c->r);
+    c->max_buffer = max_buffer(c->r);
+  }
+}
+
+/* A streamed response must reach the client chunk by chunk (PEP 3333: a
+ * block is "sent to the operating system" before the application is asked
+ * for the next one), so each send ends with the block written, except the
+ * one that completes a declared Content-Length: the end of the response
+ * follows at once and httpd then writes head and body in one go.
+ * A FLUSH bucket does that, but costs a second trip down the filter chain
+ * (content_length splits the brigade at it) and a flush bucket. When the
+ * chain is direct and the block is big enough for the core output filter
+ * to write it at once, the block goes without the FLUSH: the core writes
+ * what the socket takes and sets the rest aside, and says so in
+ * c->data_in_output_filters; only then does a FLUSH follow (a blocking
+ * write of the rest). Either way nothing of the block is left in httpd
+ * when send_body returns. */
+static int send_block(sysgi_ap_conn *c) {
+  request_rec *r = c->r;
+  apr_status_t rv;
+  if (c->declared >= 0 && c->sent >= c->declared)
+    return pass_status(c, ap_pass_brigade(r->output_filters, c->bb));
+  learn_chain(c);
+  if (c->direct) {
+    apr_off_t len = 0;
+    if (apr_brigade_length(c->bb, 0, &len) == APR_SUCCESS &&
+        len >= SYSGI_MIN_WRITE) {
+      rv = ap_pass_brigade(r->output_filters, c->bb);
+      if (rv != APR_SUCCESS || !r->connection->data_in_output_filters)
+        return pass_status(c, rv);
+      apr_brigade_cleanup(c->bb);
+    }
+  }
+  APR_BRIGADE_INSERT_TAIL(c->bb,
+                          apr_bucket_flush_create(r->connection->bucket_alloc));
+  return pass_status(c, ap_pass_brigade(r->output_filters, c->bb));
 }
 
 static int send_body(void *conn, const void *data, size_t len,
@@ -156,7 +227,46 @@ static int send_body(void *conn, const void *data, size_t len,
   APR_BRIGADE_INSERT_TAIL(c->bb, apr_bucket_transient_create(
                                      data, len, r->connection->bucket_alloc));
   c->sent += (apr_off_t)len;
-  maybe_flush(c);
+  return send_block(c);
+}
+
+/* The core's streaming fast path (sysgi.h), called with the GIL held: a
+ * block that can go down a direct chain without a blocking write (no
+ * FLUSH, nothing of an earlier send left in httpd, less than the core
+ * output filter's blocking threshold) is passed at once: the core output
+ * filter writes it without blocking and sets aside (copies) what the socket
+ * did not take. Then the core calls flush() without the GIL, before the
+ * application runs again. Anything else is declined, for send_body. */
+static int try_send_body(void *conn, const void *data, size_t len) {
+  sysgi_ap_conn *c = conn;
+  request_rec *r = c->r;
+  if (c->override_status)
+    return SYSGI_OK;
+  if (r->connection->aborted)
+    return SYSGI_E_CLIENT_GONE;
+  if (!c->bb || c->sent == 0) /* the head goes out with the first block */
+    return SYSGI_E_UNSUPPORTED;
+  learn_chain(c);
+  if (!c->direct || len < SYSGI_MIN_WRITE || len >= c->max_buffer ||
+      r->connection->data_in_output_filters)
+    return SYSGI_E_UNSUPPORTED;
+  APR_BRIGADE_INSERT_TAIL(c->bb, apr_bucket_transient_create(
+                                     data, len, r->connection->bucket_alloc));
+  c->sent += (apr_off_t)len;
+  int rc = pass_status(c, ap_pass_brigade(r->output_filters, c->bb));
+  if (rc < 0)
+    return rc;
+  return r->connection->data_in_output_filters ? SYSGI_PENDING : SYSGI_OK;
+}
+
+/* Writes, blocking, what try_send_body left set aside in httpd. */
+static int flush(void *conn) {
+  sysgi_ap_conn *c = conn;
+  request_rec *r = c->r;
+  if (r->connection->aborted)
+    return SYSGI_E_CLIENT_GONE;
+  APR_BRIGADE_INSERT_TAIL(c->bb,
+                          apr_bucket_flush_create(r->connection->bucket_alloc));
   return pass_status(c, ap_pass_brigade(r->output_filters, c->bb));
 }
 
@@ -255,10 +365,11 @@ static const char *ssl_var_lookup(void *conn, const char *name) {
 
 static const sysgi_frontend fe_plain = {
     send_head, send_body, send_file, NULL, read_body, client_gone,
-    abort_conn, log_line, NULL, NULL};
+    abort_conn, log_line, NULL, NULL, try_send_body, flush};
 static const sysgi_frontend fe_ssl = {
     send_head, send_body, send_file, NULL, read_body, client_gone,
-    abort_conn, log_line, ssl_is_https, ssl_var_lookup};
+    abort_conn, log_line, ssl_is_https, ssl_var_lookup, try_send_body,
+    flush};
 
 const sysgi_frontend *sysgi_ap_frontend(void) {
   return (opt_is_https || opt_var_lookup) ? &fe_ssl : &fe_plain;

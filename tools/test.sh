@@ -4,7 +4,10 @@
 #   2. the core's unit tests again under AddressSanitizer + UBSan, and under
 #      valgrind (memcheck, Python's allocations made visible to it);
 #   3. the Windows cross build (mingw-w64) and its tests under Wine;
-#   4. a smoke run of the benchmark script (checks that it works, not speed);
+#   4. a smoke run of the benchmark script (checks that it works, not speed),
+#      and the instruction-count check (bench/icount.py --check: mod_sysgi's
+#      own instructions per hello request and per yield, counted by
+#      callgrind, at most 10% above bench/profile-baseline.json);
 #   5. the libFuzzer targets (tests/fuzz, clang, build-fuzz): 60 s each, two
 #      at a time, plus the reproducers of every crash found (README
 #      "Fuzzing"); a crash fails the step and leaves the reproducer in
@@ -16,7 +19,7 @@
 #   checkout's ../shared or /work/shared) and runs it under Wine with the
 #   Windows CPython of ../shared/winpy. Without that tree the step FAILS
 #   ("did not run"), unless --skip-apache-win says so on purpose.
-# Usage: tools/test.sh [--skip-asan] [--skip-valgrind] [--skip-wine] [--skip-winpy] [--skip-apache-win] [--skip-bench] [--skip-fuzz]
+# Usage: tools/test.sh [--skip-asan] [--skip-valgrind] [--skip-wine] [--skip-winpy] [--skip-apache-win] [--skip-bench] [--skip-fuzz] [--skip-profile]
 # --skip-winpy leaves out the Windows end-to-end suite (tests/wine/e2e, a
 # real Windows CPython under Wine); without it that suite fails loudly when
 # no CPython is found (SYSGI_WINPY or the shared fixture tarball).
@@ -24,7 +27,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 jobs=$(nproc 2>/dev/null || echo 2)
-skip_asan=0 skip_valgrind=0 skip_wine=0 skip_winpy=0 skip_bench=0 skip_apache_win=0 skip_fuzz=0
+skip_asan=0 skip_valgrind=0 skip_wine=0 skip_winpy=0 skip_bench=0 skip_apache_win=0 skip_fuzz=0 skip_profile=0
 for a in "$@"; do
   case "$a" in
     --skip-asan) skip_asan=1 ;;
@@ -34,7 +37,8 @@ for a in "$@"; do
     --skip-apache-win) skip_apache_win=1 ;;
     --skip-bench) skip_bench=1 ;;
     --skip-fuzz) skip_fuzz=1 ;;
-    *) echo "usage: tools/test.sh [--skip-asan] [--skip-valgrind] [--skip-wine] [--skip-winpy] [--skip-apache-win] [--skip-bench] [--skip-fuzz]" >&2; exit 2 ;;
+    --skip-profile) skip_profile=1 ;;
+    *) echo "usage: tools/test.sh [--skip-asan] [--skip-valgrind] [--skip-wine] [--skip-winpy] [--skip-apache-win] [--skip-bench] [--skip-fuzz] [--skip-profile]" >&2; exit 2 ;;
   esac
 done
 
@@ -124,6 +128,14 @@ fi
 if [ $skip_bench = 0 ] && [ -f bench/run.py ]; then
   if step "bench smoke run" /usr/bin/python3 bench/run.py --quick --module build/apache-win/mod_sysgi.so \
         --out "$root/build/bench-smoke"; then
+    total_pass=$((total_pass + 1))
+  fi
+fi
+
+if [ $skip_profile = 0 ] && [ -f bench/icount.py ]; then
+  # Instructions, not seconds: callgrind counts do not move with the load.
+  if step "instruction-count check" /usr/bin/python3 bench/icount.py \
+        --check bench/profile-baseline.json --module build/apache-win/mod_sysgi.so; then
     total_pass=$((total_pass + 1))
   fi
 fi

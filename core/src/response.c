@@ -170,11 +170,25 @@ int sysgi_send_bytes(sysgi_req *rq, PyObject *obj, const char *data,
     int rc = sysgi_send_head(rq);
     return rc < 0 ? rc : 0;
   }
+  const sysgi_request *r = rq->r;
+  int rc;
+  if (rq->head_sent && !rq->inflight && r->fe->try_send_body &&
+      r->fe->flush) {
+    /* GIL held: the front end writes without blocking; only what the OS
+     * did not take costs a GIL release (see sysgi.h). */
+    rc = r->fe->try_send_body(r->conn, data, (size_t)n);
+    if (rc == SYSGI_PENDING)
+      SYSGI_NOGIL(rc = r->fe->flush(r->conn));
+    if (rc != SYSGI_E_UNSUPPORTED) {
+      if (rc < 0)
+        return rq->send_failed = rc;
+      rq->body_sent += n;
+      return rq->send_failed;
+    }
+  }
   struct sysgi_send_token *t = token_get(rq, obj);
   if (!t)
     return rq->send_failed = SYSGI_E_NOMEM;
-  const sysgi_request *r = rq->r;
-  int rc;
   SYSGI_NOGIL(rc = head_nogil(rq);
               if (rc == 0)
                 rc = r->fe->send_body(r->conn, data, (size_t)n, t));

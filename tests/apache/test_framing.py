@@ -6,6 +6,7 @@ auth script's check_password() may rename the user."""
 import http.client
 import os
 import socket
+import time
 
 import pytest
 import requests
@@ -195,3 +196,46 @@ def test_error_override(servers, override):
     # a success status is the application's either way
     r = requests.get(srv.url + "/status?code=201+Created", timeout=60)
     assert r.status_code == 201 and r.text == "status 201 Created"
+
+
+# ---- streamed blocks are never held back (PEP 3333) ---------------------------
+
+@pytest.mark.parametrize("size", [4096, 16384])
+def test_a_block_set_aside_is_sent_before_the_next_is_asked_for(servers,
+                                                                 size):
+    """Blocks of 4 KiB or more go down Apache's filters without a FLUSH
+    bucket. Here the socket buffers are small (SendBufferSize, the
+    client's SO_RCVBUF) and the client reads nothing until the application
+    waits: about 72 KiB are due, more than the sockets hold, less than
+    httpd's 64 KiB set-aside limit above them, so httpd must set part of
+    the last blocks aside. They must still reach the client before the
+    application is asked for the next block, or this test waits until its
+    socket timeout and fails."""
+    srv = servers.start(["SendBufferSize 16384"], CASES, wait_path="/hello")
+    flag = os.path.join(servers.site("flags"), "go")
+    count = (72 << 10) // size
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(30)
+    s.connect(("127.0.0.1", srv.port))
+    try:
+        s.sendall(b"GET /slow_stream?flag=%s&size=%d&count=%d HTTP/1.1\r\n"
+                  b"Host: x\r\n\r\n" % (flag.encode(), size, count))
+        time.sleep(1)  # let the application reach its wait (holds either way)
+        head, data = read_head(s)
+        assert head.startswith(b"HTTP/1.1 200"), head
+        xs = data.count(b"x")
+        while b"x\n" not in data[-64:]:
+            b = s.recv(65536)
+            assert b, data[-200:]
+            xs += b.count(b"x")
+            data = data[-64:] + b
+        assert xs == size * count - 1
+        with open(flag, "w") as f:
+            f.write("go")
+        while b"second" not in data:
+            b = s.recv(65536)
+            assert b, data[-200:]
+            data += b
+    finally:
+        s.close()

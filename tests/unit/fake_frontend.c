@@ -91,6 +91,8 @@ static int send_body(void *conn, const void *data, size_t len,
                      sysgi_send_token *t) {
   fake_conn *c = conn;
   NO_GIL(c);
+  if (c->held)
+    c->held_violations++;
   if (!c->head_calls)
     c->body_before_head++;
   c->body_calls++;
@@ -114,6 +116,32 @@ static int send_body(void *conn, const void *data, size_t len,
     return SYSGI_PENDING;
   }
   append(c, data, len);
+  return 0;
+}
+
+/* Called with the GIL held (the contract): no NO_GIL check here. */
+static int try_send_body(void *conn, const void *data, size_t len) {
+  fake_conn *c = conn;
+  c->try_calls++;
+  if (c->held)
+    c->held_violations++;
+  if (c->try_mode == 3)
+    return SYSGI_E_UNSUPPORTED;
+  if (!c->head_calls)
+    c->body_before_head++;
+  append(c, data, len);
+  if (c->try_mode == 2) {
+    c->held = 1;
+    return SYSGI_PENDING;
+  }
+  return 0;
+}
+
+static int flush(void *conn) {
+  fake_conn *c = conn;
+  NO_GIL(c);
+  c->flush_calls++;
+  c->held = 0;
   return 0;
 }
 
@@ -261,6 +289,7 @@ void fake_init(fake_conn *c, const char *method, const char *path,
   fake_var(c, "HTTP_HOST", "127.0.0.1:8080");
   c->fe.send_head = send_head;
   c->fe.send_body = send_body;
+  c->fe.flush = flush;
   c->fe.send_file = send_file;
   c->fe.wait_sends = wait_sends;
   c->fe.read_body = read_body;
@@ -282,6 +311,8 @@ int fake_run(fake_conn *c) {
 void fake_run_prepare(fake_conn *c) {
   if (c->no_send_file)
     c->fe.send_file = NULL;
+  if (c->try_mode)
+    c->fe.try_send_body = try_send_body;
   if (c->ssl) {
     c->fe.ssl_is_https = ssl_is_https;
     c->fe.ssl_var_lookup = ssl_var_lookup;

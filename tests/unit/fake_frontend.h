@@ -42,6 +42,9 @@ typedef struct fake_conn {
   int no_send_file;        /* fe.send_file is NULL                     */
   int ssl;                 /* ssl callbacks present; is_https value    */
   int quiet;               /* do not echo log lines to stderr          */
+  int try_mode;            /* fe.try_send_body: 0 absent, 1 takes all,
+                              2 keeps each chunk (flush needed),
+                              3 declines (SYSGI_E_UNSUPPORTED)         */
   int late_complete_ms;    /* a buggy front end: wait_sends returns at
                               once; a thread completes the pending sends
                               this many ms later (late_done then 1)    */
@@ -68,6 +71,9 @@ typedef struct fake_conn {
   volatile int late_done;  /* the late completer has completed them   */
   int late_started;
   pthread_t late_thread;
+  int try_calls, flush_calls;
+  int held;                /* try_send_body kept bytes, not flushed yet */
+  int held_violations;     /* a send came while bytes were still kept   */
   int corrupted;           /* async buffers changed before completion */
   int gil_held;            /* callbacks entered with the GIL held      */
   const char *gil_where;

@@ -541,3 +541,32 @@ TEST_IMPL(response_coalesced) {
   test_done(c);
   return 0;
 }
+
+/* The streaming fast path (fe.try_send_body, GIL held): every chunk after
+ * the first goes through it; kept bytes are flushed (GIL released) before
+ * the application is asked for the next chunk; a declined chunk goes
+ * through send_body. Same bytes in the same order every time. */
+TEST_IMPL(response_try_send_body) {
+  static const char *src =
+      "def application(environ, start_response):\n"
+      "    start_response('200 OK', [])\n"
+      "    for i in range(300):\n"
+      "        yield b'%d,' % i\n";
+  for (int mode = 1; mode <= 3; mode++) {
+    fake_conn *c = test_conn("trysend", src, "GET", "/");
+    c->try_mode = mode;
+    ASSERT_EQ(fake_run(c), 0);
+    ASSERT_EQ(c->head_calls, 1);
+    ASSERT_EQ(c->body_before_head, 0);
+    ASSERT(strncmp(c->out, "0,1,2,", 6) == 0);
+    ASSERT_CONTAINS(c->out, ",298,299,");
+    ASSERT_EQ(c->gil_held, 0);        /* flush and send_body: GIL released */
+    ASSERT_EQ(c->held_violations, 0); /* nothing sent past kept bytes */
+    ASSERT_EQ(c->held, 0);            /* flushed before the request ended */
+    ASSERT_EQ(c->try_calls, 299);     /* the first chunk carries the head */
+    ASSERT_EQ(c->flush_calls, mode == 2 ? 299 : 0);
+    ASSERT_EQ(c->body_calls, mode == 3 ? 300 : 1);
+    test_done(c);
+  }
+  return 0;
+}

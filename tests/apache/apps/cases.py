@@ -132,11 +132,19 @@ def stream(environ, start_response):
 def slow_stream(environ, start_response):
     """A chunk, then waits until ?flag exists (the client saw the first
     chunk): proves the first chunk was sent before the response ended."""
-    flag = _qs(environ)["flag"]
+    q = _qs(environ)
+    flag = q["flag"]
+    # ?count blocks of ?size bytes (the last ending in a newline) first.
+    size, count = int(q.get("size", "0")), int(q.get("count", "1"))
     start_response("200 OK", [("Content-Type", "text/plain")])
 
     def gen():
-        yield b"first\n"
+        if size > 1:
+            for _ in range(count - 1):
+                yield b"x" * size
+            yield b"x" * (size - 1) + b"\n"
+        else:
+            yield b"first\n"
         deadline = time.monotonic() + 60
         while not os.path.exists(flag) and time.monotonic() < deadline:
             time.sleep(0.05)
