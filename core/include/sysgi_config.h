@@ -258,6 +258,9 @@ typedef struct sysgi_group_settings {
    * app's for the apps it runs; a thread that does not unwind gets its
    * worker recycled */
   unsigned interrupt_timeout_ms;
+  /* added for the worker processes (issue 10) */
+  int dont_write_bytecode;         /* the server's unless set              */
+  int restricted_token;            /* workers run with a restricted token  */
 } sysgi_group_settings;
 
 const sysgi_server_settings *sysgi_config_server(const sysgi_config *cfg);
