@@ -17,18 +17,58 @@ int hs_io_will_complete(ULONG rc) {
   return rc == NO_ERROR || rc == ERROR_IO_PENDING || rc == ERROR_MORE_DATA;
 }
 
+static int op_unlink(hs_pool *p, OVERLAPPED *ov);
+
+/* Event mode: the operation completed (its event fired). */
+static VOID CALLBACK op_event_done(PVOID ctx, BOOLEAN timed_out) {
+  hs_op *op = ctx;
+  hs_pool *p = op->pool;
+  DWORD bytes = 0, err = NO_ERROR;
+  (void)timed_out;
+  /* Not pending any more: this only reads the status in the OVERLAPPED. */
+  if (!GetOverlappedResult(NULL, &op->ov, &bytes, FALSE))
+    err = GetLastError();
+  HANDLE w = op->wait;
+  op->wait = NULL;
+  if (w)
+    UnregisterWait(w); /* from its own callback: does not wait for it */
+  if (op_unlink(p, &op->ov))
+    op->done(op, err, bytes);
+}
+
 void hs_op_start(hs_pool *p, hs_op *op, hs_op_done done, void *ctx) {
-  HANDLE ev = op->ov.hEvent;
   ZeroMemory(&op->ov, sizeof op->ov);
-  op->ov.hEvent = ev;
   op->done = done;
   op->ctx = ctx;
+  op->pool = p;
+  if (p->event_mode) {
+    if (!op->ev)
+      op->ev = CreateEventW(NULL, FALSE, FALSE, NULL);
+    op->wait = NULL;
+    if (op->ev && RegisterWaitForSingleObject(&op->wait, op->ev, op_event_done,
+                                              op, INFINITE,
+                                              WT_EXECUTEONLYONCE))
+      op->ov.hEvent = (HANDLE)((ULONG_PTR)op->ev | 1);
+    else
+      op->wait = NULL; /* the I/O call will still run; its end is lost */
+  }
   AcquireSRWLockExclusive(&p->ops_lock);
   op->next = p->ops.next;
   op->prev = &p->ops;
   p->ops.next->prev = op;
   p->ops.next = op;
   ReleaseSRWLockExclusive(&p->ops_lock);
+}
+
+void hs_op_release(hs_op *op) {
+  if (op->wait) {
+    UnregisterWaitEx(op->wait, INVALID_HANDLE_VALUE);
+    op->wait = NULL;
+  }
+  if (op->ev) {
+    CloseHandle(op->ev);
+    op->ev = NULL;
+  }
 }
 
 /* Unlinks `op` if registered; returns nonzero if it was. */
@@ -51,6 +91,11 @@ static int op_unlink(hs_pool *p, OVERLAPPED *ov) {
 }
 
 void hs_op_cancel(hs_pool *p, hs_op *op) {
+  if (op->wait) {
+    /* The call failed at once: its event is never set. */
+    UnregisterWaitEx(op->wait, INVALID_HANDLE_VALUE);
+    op->wait = NULL;
+  }
   AcquireSRWLockExclusive(&p->ops_lock);
   if (op->next) {
     op->prev->next = op->next;
