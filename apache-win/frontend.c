@@ -300,8 +300,7 @@ static int send_file(void *conn, intptr_t os_handle, int64_t offset,
   apr_brigade_insert_file(c->bb, f, (apr_off_t)offset, (apr_off_t)len,
                           r->pool);
   c->sent += (apr_off_t)len;
-  maybe_flush(c);
-  return pass_status(c, ap_pass_brigade(r->output_filters, c->bb));
+  return send_block(c); /* the bucket owns its descriptor: set-aside is safe */
 }
 
 static ptrdiff_t read_body(void *conn, void *buf, size_t len) {
