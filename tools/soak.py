@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Soak test (issue 14; a documented command, not part of CI).
 
     tools/soak.py --front apache [--requests 100000]
@@ -37,6 +37,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHUNK = bytes(range(256)) * 16
 DATA_SIZE = 256 * 1024
 # One cycle of kinds; "disconnect" is a GET /big closed after 16 KiB.
+STAND_IN = ["ours"]
 KINDS = ["hello", "stream", "file", "post", "write", "hello", "error",
          "file", "post", "disconnect"]
 
@@ -202,11 +203,12 @@ def start_wine(site, threads):
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         subprocess.run(["wineserver", "-w"], env=env, timeout=120)
         open(marker, "w").close()
-    srv = e2e_support.Serve(env, "ours", os.path.join(site, "wine"),
+    srv = e2e_support.Serve(env, STAND_IN[0], os.path.join(site, "wine"),
                             os.path.join(site, "soak_app.py"),
                             args=["--threads", str(threads)])
     pid = find_exe(srv.p.proc.pid, "sysgi.exe")
-    return srv.port, pid, srv.stop, "sysgi.exe under Wine on %s" % dll
+    return srv.port, pid, srv.stop, "sysgi.exe under Wine on %s" % (
+        dll if STAND_IN[0] == "ours" else "Wine's own http.sys")
 
 
 def find_exe(pid, name):
@@ -236,7 +238,22 @@ def main():
     ap.add_argument("--max-seconds", type=float, default=0,
                     help="stop the measured phase after this long")
     ap.add_argument("--limit-kib", type=int, default=1024)
+    ap.add_argument("--kinds", default="",
+                    help="comma-separated subset of %s (to find which kind "
+                         "of request grows the process)" % ",".join(
+                             sorted(set(KINDS))))
+    ap.add_argument("--stand-in", choices=["ours", "wine"], default="ours",
+                    help="--front wine: the test httpapi.dll (default) or "
+                         "Wine's own http.sys (which runs in another "
+                         "process, so its memory is not counted)")
     a = ap.parse_args()
+    STAND_IN[0] = a.stand_in
+    if a.kinds:
+        want = a.kinds.split(",")
+        bad = [k for k in want if k not in KINDS]
+        if bad:
+            ap.error("unknown kinds %s" % bad)
+        KINDS[:] = want
     site = tempfile.mkdtemp(prefix="sysgi-soak-")
     os.chmod(site, 0o755)
     shutil.copy(os.path.join(REPO, "tools", "soak_app.py"), site)
