@@ -137,7 +137,7 @@ void sysgi_ap_child_init(apr_pool_t *pchild, server_rec *s) {
     return;
   }
   apr_pool_cleanup_register(pchild, NULL, child_exit, apr_pool_cleanup_null);
-  sysgi_ap_timeout_child_init(pchild, s); /* its cleanup runs first */
+  sysgi_ap_timeout_child_init(pchild, s); /* stopped before child_exit */
 
   for (i = 0; g && i < g->import_scripts->nelts; i++) {
     const sysgi_script *is = &APR_ARRAY_IDX(g->import_scripts, i, sysgi_script);

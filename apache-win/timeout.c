@@ -87,12 +87,17 @@ static void *APR_THREAD_FUNC watchdog_main(apr_thread_t *t, void *data) {
     apr_thread_mutex_lock(w->mu);
   }
   apr_thread_mutex_unlock(w->mu);
-  apr_thread_exit(t, APR_SUCCESS);
+  /* Returns (no apr_thread_exit): that would destroy the thread's pool,
+   * which the join below and pchild's destruction still own. */
+  (void)t;
   return NULL;
 }
 
-/* Runs before the runtime's own cleanup (registered earlier: cleanups run
- * last first), so the watchdog never touches Python after shutdown. */
+/* A pre-cleanup of pchild: it runs before pchild's sub-pools are destroyed
+ * (the thread's own pool is one of them, and APR destroys sub-pools
+ * before running ordinary cleanups) and before the runtime's cleanup, so
+ * the watchdog never runs on a freed pool or touches Python after
+ * shutdown. */
 static apr_status_t watchdog_stop(void *data) {
   watchdog *w = data;
   apr_status_t rv;
@@ -119,5 +124,5 @@ void sysgi_ap_timeout_child_init(apr_pool_t *pchild, server_rec *s) {
                  "not applied in this process");
     return;
   }
-  apr_pool_cleanup_register(pchild, w, watchdog_stop, apr_pool_cleanup_null);
+  apr_pool_pre_cleanup_register(pchild, w, watchdog_stop);
 }

@@ -79,7 +79,7 @@ int sysgi__timeout_begin(sysgi_req *rq) {
   e->ip = rq->ip;
   e->start_us = sysgi_now_us();
   e->injected_us = 0;
-  atomic_store(&e->head_sent, 0);
+  atomic_init(&e->head_sent, 0); /* not linked yet: no reader */
   copy_str(e->method, sizeof e->method, var(r, "REQUEST_METHOD"));
   const char *uri = var(r, "REQUEST_URI");
   if (!uri)

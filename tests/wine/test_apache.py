@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 
 import pytest
 import requests
@@ -37,6 +38,7 @@ urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 CASES = os.path.join(REPO, "tests", "apache", "apps", "cases.py")
 AUTH = os.path.join(REPO, "tests", "apache", "apps", "authscripts.py")
+TIMEOUT_APP = os.path.join(REPO, "tests", "apache", "apps", "timeout_app.py")
 EXAMPLES = os.path.join(REPO, "examples")
 FACTS = os.path.join(HERE, "apps", "winfacts.py")
 TLS_ACCESS = os.path.join(HERE, "apps", "tls_access.py")
@@ -74,6 +76,10 @@ def pair(tmp_path_factory):
                 alias("/tlsfacts", FACTS),
                 "<Location /tlsfacts>",
                 '  WSGIAccessScript "%s"' % confpath(TLS_ACCESS),
+                "</Location>",
+                alias("/tmo", TIMEOUT_APP),
+                "<Location /tmo>",
+                "  WSGIRequestTimeout 3",
                 "</Location>",
                 alias("/", CASES)]
         srv = apache_win.WinApache(str(tmp_path_factory.mktemp("srv")), conf,
@@ -260,6 +266,21 @@ def test_sub_interpreters(srv):
     assert a2["counter"] == a1["counter"] + 1 and a2["sys_id"] == a1["sys_id"]
     assert b2["counter"] == b1["counter"] + 1
     assert len({a1["sys_id"], b1["sys_id"], g1["sys_id"]}) == 3
+
+
+def test_request_timeout_504(srv):
+    # WSGIRequestTimeout in a <Location>: the child's watchdog thread (an
+    # APR thread on Windows) raises RequestTimeout in the busy loop.
+    since = srv.log_offset()
+    r = get(srv, "/tmo/busy")
+    assert r.status_code == 504, r.text
+    r = get(srv, "/tmo/")
+    assert r.status_code == 200 and r.text == "hello True"
+    deadline = time.monotonic() + TIMEOUT
+    while "answered 504 Gateway Timeout" not in srv.error_log()[since:]:
+        assert time.monotonic() < deadline, srv.error_log()[since:]
+        time.sleep(0.5)
+    assert "request timeout: GET /tmo/busy of '" in srv.error_log()[since:]
 
 
 def test_access_script(srv):

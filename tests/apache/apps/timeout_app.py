@@ -2,13 +2,14 @@
 suite): each path is an application that does not return in time."""
 import os
 import time
+import urllib.parse
 
 import mod_wsgi
 
 
 def application(environ, start_response):
     path = environ.get("PATH_INFO", "")
-    flag = environ.get("QUERY_STRING", "")
+    flag = urllib.parse.unquote(environ.get("QUERY_STRING", ""))
     if path == "/busy":
         n = 0
         while True:            # a Python busy loop
@@ -33,7 +34,8 @@ def application(environ, start_response):
             except BaseException:
                 caught += 1
         start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"caught %d" % caught]
+        return [b"caught %d released %s" % (caught,
+                                             str(os.path.exists(flag)).encode())]
     if path == "/slow":
         time.sleep(float(flag or "3"))
         start_response("200 OK", [("Content-Type", "text/plain")])
