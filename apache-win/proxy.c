@@ -136,12 +136,26 @@ static int dotted_quad(const char *s) {
 static int literal_ip(apr_pool_t *p, const char *s) {
   apr_ipsubnet_t *sn;
   const char *c, *tail;
+  int digits;
+  size_t n;
   if (!strchr(s, ':'))
     return dotted_quad(s) &&
            apr_ipsubnet_create(&sn, s, NULL, p) == APR_SUCCESS;
-  for (c = s; *c; c++)
-    if (!apr_isxdigit(*c) && *c != ':' && *c != '.')
+  /* APR's parser is laxer than the C library's in two places (a single
+   * ':' at the end, more than 4 digits in a group), where the resolver
+   * would go to DNS: those are refused here. */
+  for (c = s, digits = 0; *c; c++) {
+    if (*c == ':' || *c == '.') /* the IPv4 tail: dotted_quad below */
+      digits = 0;
+    else if (apr_isxdigit(*c) && ++digits <= 4)
+      continue;
+    else
       return 0;
+  }
+  n = strlen(s);
+  if ((s[0] == ':' && s[1] != ':') ||
+      (s[n - 1] == ':' && (n < 2 || s[n - 2] != ':')))
+    return 0;
   tail = strrchr(s, ':') + 1;
   if (strchr(tail, '.') && !dotted_quad(tail))
     return 0;

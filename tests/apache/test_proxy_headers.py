@@ -65,7 +65,7 @@ def test_trusted_proxies_never_resolve_names(servers, sysgi_only):
     # old code took it for a trusted hop and skipped it; only a literal
     # address can be a trusted proxy, so it is the client here.
     srv = servers.start(["WSGITrustedProxyHeaders X-Forwarded-For",
-                         "WSGITrustedProxies 127.0.0.1"],
+                         "WSGITrustedProxies 127.0.0.1 ::1"],
                         CASES, wait_path="/hello")
     e = env(srv, {"X-Forwarded-For": "203.0.113.7, localhost"})
     assert e["REMOTE_ADDR"] == "localhost"
@@ -74,3 +74,7 @@ def test_trusted_proxies_never_resolve_names(servers, sysgi_only):
     assert e["REMOTE_ADDR"] == "203.0.113.7"
     e = env(srv, {"X-Forwarded-For": "203.0.113.7, 0127.0.0.1"})
     assert e["REMOTE_ADDR"] == "0127.0.0.1"   # not a literal: leading zero
+    e = env(srv, {"X-Forwarded-For": "203.0.113.7, ::1"})
+    assert e["REMOTE_ADDR"] == "203.0.113.7"  # IPv6 literals still compare
+    e = env(srv, {"X-Forwarded-For": "203.0.113.7, ::1:"})
+    assert e["REMOTE_ADDR"] == "::1:"
