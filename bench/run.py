@@ -562,6 +562,14 @@ def build_report(result):
                     row.append("%.2f" % (cpu["sysgi"] / cpu[other])
                                if cpu["sysgi"] and cpu[other] else "n/a")
             lines.append("| " + " | ".join(row) + " |")
+        if "yields256" in result["apps"]:
+            per = ["%s %.2f µs" % (LABEL[s], c["cpu_us_per_req"] / 256.0)
+                   for s in servers
+                   for c in [cells["yields256"].get(s) or {}]
+                   if c.get("cpu_us_per_req")]
+            if per:
+                lines += ["", "CPU time per yield (yields256 / 256): " +
+                          ", ".join(per) + "."]
 
     lines += ["", "Peak RSS of the Apache child after the run (VmHWM):", "",
               "| server | VmHWM | VmRSS at end |", "|---|---|---|"]

@@ -12,7 +12,8 @@
  *
  * Threading: sysgi_handle() may be called from any number of threads at
  * once. Every callback is invoked on the thread that called sysgi_handle(),
- * with the GIL released, so a callback may block.
+ * with the GIL released, so a callback may block; the one exception is the
+ * optional try_send_body, which must never block.
  */
 #ifndef SYSGI_H
 #define SYSGI_H
@@ -81,8 +82,8 @@ void sysgi_send_complete(sysgi_send_token *token, int result);
 
 /*
  * The callbacks of a front end. `conn` is the front end's own per-request
- * pointer (sysgi_request.conn). All are called with the GIL released, on the
- * thread that called sysgi_handle().
+ * pointer (sysgi_request.conn). All are called with the GIL released (but
+ * try_send_body), on the thread that called sysgi_handle().
  */
 typedef struct sysgi_frontend {
   /* Sends the status line and the response headers (already validated by

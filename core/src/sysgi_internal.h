@@ -4,7 +4,8 @@
  *
  * Locking rules, in one place:
  *  - Everything that touches a Python object runs with the GIL held.
- *  - Every front-end callback runs with the GIL released (SYSGI_NOGIL).
+ *  - Every front-end callback runs with the GIL released (SYSGI_NOGIL),
+ *    except fe->try_send_body, which must never block (see sysgi.h).
  *  - The table of application groups has its own PyThread lock, always
  *    taken WITHOUT the GIL held (lock order: groups lock, then GIL).
  */
