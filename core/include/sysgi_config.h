@@ -229,6 +229,9 @@ typedef struct sysgi_group_settings {
       eviction_timeout_ms;
   unsigned listen_backlog;
   uint64_t stack_size;
+  /* added for the worker processes (issue 10) */
+  int dont_write_bytecode;         /* the server's unless set              */
+  int restricted_token;            /* workers run with a restricted token  */
 } sysgi_group_settings;
 
 const sysgi_server_settings *sysgi_config_server(const sysgi_config *cfg);

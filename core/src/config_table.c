@@ -113,6 +113,9 @@ static const sysgi_setting table[] = {
      SYSGI_T_DIR, 0, 0, "python-home"),
     ROW("python-path", DAEMON("python-path"), NULL, GRP(python_path), NULL,
      "extra sys.path entries of the group", SYSGI_T_PATH_LIST, 0, 0, NULL),
+    ROW("dont-write-bytecode", NULL, NULL, GRP(dont_write_bytecode), NULL,
+     "never write .pyc files in the group's processes", SYSGI_T_BOOL, 0, 0,
+     "dont-write-bytecode"),
     ROW("home", DAEMON("home"), NULL, GRP(home), NULL,
      "working directory of the processes", SYSGI_T_DIR, 0, 0, NULL),
     ROW("lang", DAEMON("lang"), NULL, GRP(lang), NULL,
@@ -134,6 +137,9 @@ static const sysgi_setting table[] = {
     ROW("cpu-priority", DAEMON("cpu-priority"), NULL, GRP(cpu_priority), "0",
      "scheduling priority, -20 (highest) to 20 (lowest)", SYSGI_T_INT, -20,
      20, NULL),
+    ROW("restricted-token", NULL, NULL, GRP(restricted_token), "off",
+     "run the processes with a restricted copy of the service's token (no "
+     "privileges, Administrators deny-only)", SYSGI_T_BOOL, 0, 0, NULL),
     ROW("maximum-requests", DAEMON("maximum-requests"), NULL,
      GRP(maximum_requests), "0",
      "requests a process serves before it is restarted (0: no limit)",
@@ -236,10 +242,14 @@ static const struct {
   const char *name, *why;
 } unsupported[] = {
     {"user", "not supported on Windows (a POSIX account; the service's "
-             "account is chosen with 'sysgi install --account')"},
+             "account is chosen with 'sysgi install --account', and "
+             "'restricted-token = on' limits a group's processes)"},
     {"group", "not supported on Windows (a POSIX group; the service's "
-              "account is chosen with 'sysgi install --account')"},
-    {"supplementary-groups", "not supported on Windows (POSIX groups)"},
+              "account is chosen with 'sysgi install --account', and "
+              "'restricted-token = on' limits a group's processes)"},
+    {"supplementary-groups", "not supported on Windows (POSIX groups; "
+                             "'restricted-token = on' makes Administrators "
+                             "deny-only for a group's processes)"},
     {"umask", "not supported on Windows (POSIX file mode mask)"},
     {"chroot", "not supported on Windows (POSIX chroot)"},
     {"script-user", "not supported on Windows (POSIX file owner check)"},

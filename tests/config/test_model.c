@@ -95,7 +95,8 @@ CTEST(unknown_and_misplaced_keys) {
   CHECK_STR(sysgi_config_error(c, 3),
             "C:\\sysgi\\sysgi.ini:7: [process-group:a] user: not supported on "
             "Windows (a POSIX account; the service's account is chosen with "
-            "'sysgi install --account')");
+            "'sysgi install --account', and 'restricted-token = on' limits a "
+            "group's processes)");
   CHECK_STR(sysgi_config_error(c, 4),
             "C:\\sysgi\\sysgi.ini:7: [process-group:a] umask: not supported on "
             "Windows (POSIX file mode mask)");
@@ -236,6 +237,8 @@ CTEST(defaults_and_inheritance) {
   CHECK_EQ(g->graceful_timeout_ms, 15000);
   CHECK_EQ(g->listen_backlog, 100);
   CHECK(!g->lang && !g->locale && !g->home && !g->display_name);
+  CHECK_EQ(g->dont_write_bytecode, 0); /* the server's */
+  CHECK_EQ(g->restricted_token, 0);
   CHECK(!sysgi_config_app(c, 1) && !sysgi_config_group(c, 1));
   sysgi_config_free(c);
 }
@@ -261,7 +264,13 @@ CTEST(typed_values) {
   CHECK_EQ(sysgi_config_set(c, "process-group:g", "python-path", pp, &INI7), 0);
   CHECK_EQ(sysgi_config_set(c, "process-group:g", "request-timeout", "60", &INI7), 0);
   CHECK_EQ(sysgi_config_set(c, "process-group:g", "stack-size", "512K", &INI7), 0);
-  CHECK_EQ(sysgi_config_finish(c), 0);
+  CHECK_EQ(sysgi_config_set(c, "process-group:g", "restricted-token", "on", &INI7), 0);
+  CHECK_EQ(sysgi_config_set(c, "server", "dont-write-bytecode", "on", &INI3), 0);
+  CHECK_EQ(sysgi_config_set(c, "process-group:h", "dont-write-bytecode", "off", &INI7), 0);
+  CHECK_EQ(sysgi_config_set(c, "process-group:g", "restricted-token", "maybe", &INI7),
+           SYSGI_E_CONFIG);
+  CHECK_EQ(sysgi_config_finish(c), SYSGI_E_CONFIG); /* the "maybe" */
+  CHECK_EQ(sysgi_config_n_errors(c), 1);
   const sysgi_server_settings *s = sysgi_config_server(c);
   CHECK_EQ(s->n_listen, 2);
   CHECK_STR(s->listen[0], "http://+:80/");
@@ -285,6 +294,9 @@ CTEST(typed_values) {
   CHECK_EQ(g->request_timeout_ms, 60000);
   CHECK_EQ(g->stack_size, 512u << 10);
   CHECK(!g->python_home); /* the server has none */
+  CHECK_EQ(g->restricted_token, 1);
+  CHECK_EQ(g->dont_write_bytecode, 1); /* the server's */
+  CHECK_EQ(sysgi_config_find_group(c, "h")->dont_write_bytecode, 0);
   CHECK_EQ(sysgi_config_n_apps(c), 0);
   sysgi_config_free(c);
 }
