@@ -1,8 +1,10 @@
 /*
- * sup_proc.c: start a worker process in its own Job Object, sample its
+ * sup_proc.c: start a worker process in its group's Job Object, sample its
  * memory, stop or kill it.
  *
- * The handles a worker needs (the group's request queue, its stop and ready
+ * The job is the group's (job.c of the groupenv branch: one per group, so
+ * that virtual-memory-limit counts all its workers). The handles a worker
+ * needs (the group's request queue, its stop and ready
  * events) are inheritable and named on its command line by value; they are
  * inherited with bInheritHandles, which Wine supports (a handle list
  * attribute would limit inheritance to them: a later refinement). The
@@ -11,7 +13,7 @@
  */
 #include "sup_proc.h"
 
-#include <psapi.h>
+#include "job.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <wchar.h>
@@ -21,66 +23,13 @@ static HANDLE inheritable_event(void) {
   return CreateEventW(&sa, TRUE, FALSE, NULL);
 }
 
-static HANDLE make_job(uint64_t memory_limit, uint64_t vm_limit, char *limits,
-                       size_t limits_len) {
-  HANDLE job = CreateJobObjectW(NULL, NULL);
-  if (!job)
-    return NULL;
-  JOBOBJECT_EXTENDED_LIMIT_INFORMATION li;
-  ZeroMemory(&li, sizeof li);
-  li.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
-  /* Windows limits commit, not address space: memory-limit is the
-   * process's commit limit, virtual-memory-limit the job's (one worker per
-   * job, so also per process, with its child processes included). */
-  if (memory_limit) {
-    li.BasicLimitInformation.LimitFlags |= JOB_OBJECT_LIMIT_PROCESS_MEMORY;
-    li.ProcessMemoryLimit = (SIZE_T)memory_limit;
-  }
-  if (vm_limit) {
-    li.BasicLimitInformation.LimitFlags |= JOB_OBJECT_LIMIT_JOB_MEMORY;
-    li.JobMemoryLimit = (SIZE_T)vm_limit;
-  }
-  if (!SetInformationJobObject(job, JobObjectExtendedLimitInformation, &li,
-                               sizeof li)) {
-    DWORD e = GetLastError();
-    CloseHandle(job);
-    SetLastError(e);
-    return NULL;
-  }
-  /* What the job holds, read back (Wine accepts limits it never enforces:
-   * this line is how a test sees them). */
-  JOBOBJECT_EXTENDED_LIMIT_INFORMATION rb;
-  ZeroMemory(&rb, sizeof rb);
-  if (QueryInformationJobObject(job, JobObjectExtendedLimitInformation, &rb,
-                                sizeof rb, NULL)) {
-    DWORD f = rb.BasicLimitInformation.LimitFlags;
-    snprintf(limits, limits_len,
-             "asked kill-on-close, process memory limit %llu, job memory "
-             "limit %llu; read back: kill-on-close %s, process memory limit "
-             "%llu, job memory limit %llu",
-             (unsigned long long)memory_limit, (unsigned long long)vm_limit,
-             (f & JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE) ? "on" : "off",
-             (f & JOB_OBJECT_LIMIT_PROCESS_MEMORY)
-                 ? (unsigned long long)rb.ProcessMemoryLimit : 0ULL,
-             (f & JOB_OBJECT_LIMIT_JOB_MEMORY)
-                 ? (unsigned long long)rb.JobMemoryLimit : 0ULL);
-  } else {
-    snprintf(limits, limits_len, "limits not readable (error %lu)",
-             (unsigned long)GetLastError());
-  }
-  return job;
-}
-
 DWORD sup_proc_start(sup_proc *p, const wchar_t *exe, const char *group,
-                     const char *ini, HANDLE queue, uint64_t memory_limit,
-                     uint64_t vm_limit, char *limits, size_t limits_len) {
+                     const char *ini, HANDLE queue, HANDLE job) {
   ZeroMemory(p, sizeof *p);
-  limits[0] = 0;
   p->stop_ev = inheritable_event();
   p->ready_ev = inheritable_event();
-  p->job = make_job(memory_limit, vm_limit, limits, limits_len);
   DWORD err = 0;
-  if (!p->stop_ev || !p->ready_ev || !p->job) {
+  if (!p->stop_ev || !p->ready_ev) {
     err = GetLastError();
     sup_proc_free(p);
     return err ? err : ERROR_OUTOFMEMORY;
@@ -130,9 +79,9 @@ DWORD sup_proc_start(sup_proc *p, const wchar_t *exe, const char *group,
     sup_proc_free(p);
     return err;
   }
-  if (!AssignProcessToJobObject(p->job, pi.hProcess)) {
+  if (svc_job_assign(job, pi.hProcess) != 0) {
     /* Without the job, nothing ties it to the service: do not run it. */
-    err = GetLastError();
+    err = ERROR_ACCESS_DENIED;
     TerminateProcess(pi.hProcess, 1);
     CloseHandle(pi.hThread);
     CloseHandle(pi.hProcess);
@@ -148,17 +97,12 @@ DWORD sup_proc_start(sup_proc *p, const wchar_t *exe, const char *group,
 }
 
 uint64_t sup_proc_memory(const sup_proc *p) {
-  PROCESS_MEMORY_COUNTERS_EX pmc;
-  ZeroMemory(&pmc, sizeof pmc);
-  if (!p->process ||
-      !K32GetProcessMemoryInfo(p->process, (PROCESS_MEMORY_COUNTERS *)&pmc,
-                               sizeof pmc))
+  svc_process_mem m;
+  /* Committed private bytes: what memory-limit (the job's per-process
+   * limit) counts. */
+  if (!p->process || svc_process_memory(p->process, &m) != 0)
     return 0;
-  /* Committed private bytes: what the job's memory limit counts. */
-  uint64_t v = pmc.PrivateUsage;
-  if (!v)
-    v = pmc.PagefileUsage;
-  return v;
+  return m.private_bytes;
 }
 
 int sup_proc_exited(const sup_proc *p, DWORD *code) {
@@ -187,7 +131,5 @@ void sup_proc_free(sup_proc *p) {
     CloseHandle(p->stop_ev);
   if (p->ready_ev)
     CloseHandle(p->ready_ev);
-  if (p->job)
-    CloseHandle(p->job); /* kill-on-close: ends it if it is still alive */
   ZeroMemory(p, sizeof *p);
 }

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "job.h"
 #include "log.h"
 #include "sup_internal.h"
 #include "svc_run.h"
@@ -98,11 +99,8 @@ static int make_queue(sup_group *sg, const sysgi_config *cfg) {
 
 static int spawn(svc_supervisor *sup, sup_group *sg, sup_proc *p,
                  const char *why) {
-  char limits[256];
   DWORD err = sup_proc_start(p, sup->exe, sg->g->name, sup->ini,
-                             sysgi_httpsys_queue_handle(sg->queue),
-                             sg->g->memory_limit, sg->g->virtual_memory_limit,
-                             limits, sizeof limits);
+                             sysgi_httpsys_queue_handle(sg->queue), sg->job);
   if (err) {
     svc_log_eventf(SYSGI_MSG_WORKER_EXITED, SYSGI_LOG_ERR,
                    "process group %s: cannot start a worker (%s): error %lu",
@@ -111,17 +109,22 @@ static int spawn(svc_supervisor *sup, sup_group *sg, sup_proc *p,
   }
   svc_log_eventf(SYSGI_MSG_WORKER_STARTED, SYSGI_LOG_INFO,
                  "process group %s: worker pid %lu started (%s); job: %s",
-                 sg->g->name, (unsigned long)p->pid, why, limits);
+                 sg->g->name, (unsigned long)p->pid, why, sg->limits);
   return 0;
 }
 
 static void log_exit(sup_group *sg, const sup_proc *p, DWORD code,
                      const char *role) {
-  int expected = code == SVC_WORKER_EXIT_STOP || code == SVC_WORKER_EXIT_MAX_REQUESTS;
+  /* 0 from a worker nobody asked to stop: ended from outside (taskkill /f
+   * exits 0 too). */
+  int unasked = code == SVC_WORKER_EXIT_STOP && !p->stop_sent_ms;
+  int expected = (code == SVC_WORKER_EXIT_STOP && !unasked) ||
+                 code == SVC_WORKER_EXIT_MAX_REQUESTS;
   svc_log_eventf(SYSGI_MSG_WORKER_EXITED, expected ? SYSGI_LOG_INFO : SYSGI_LOG_WARN,
                  "process group %s: %sworker pid %lu exited with code %lu (%s)",
                  sg->g->name, role, (unsigned long)p->pid, (unsigned long)code,
-                 exit_reason(code));
+                 unasked ? "ended without being asked: killed?"
+                         : exit_reason(code));
 }
 
 /* Starts a replacement for slot i; the current one drains once it is
@@ -342,6 +345,28 @@ int svc_supervisor_start(const sysgi_config *cfg, svc_supervisor **out) {
                "worker started", sg->g->name);
       continue;
     }
+    char what[400];
+    snprintf(what, sizeof what, "process group '%s'", sg->g->name);
+    svc_job_limits want, back;
+    memset(&want, 0, sizeof want);
+    want.process_memory = sg->g->memory_limit;
+    want.job_memory = sg->g->virtual_memory_limit;
+    if ((rc = svc_job_create(&want, what, &sg->job)) != 0) {
+      sysgi_httpsys_queue_close(sg->queue);
+      break;
+    }
+    memset(&back, 0, sizeof back);
+    svc_job_query(sg->job, &back);
+    /* Wine reads every limit back as 0 (job.h): the log shows both. */
+    snprintf(sg->limits, sizeof sg->limits,
+             "asked kill-on-close, process memory limit %llu, job memory "
+             "limit %llu; read back: kill-on-close %s, process memory limit "
+             "%llu, job memory limit %llu",
+             (unsigned long long)want.process_memory,
+             (unsigned long long)want.job_memory,
+             back.kill_on_close ? "on" : "off",
+             (unsigned long long)back.process_memory,
+             (unsigned long long)back.job_memory);
     sg->n_slots = sg->g->processes ? sg->g->processes : 1;
     sg->slots = calloc(sg->n_slots, sizeof *sg->slots);
     if (!sg->slots)
@@ -419,6 +444,7 @@ void svc_supervisor_stop(svc_supervisor *sup) {
       free(d);
     }
     free(sg->slots);
+    svc_job_close(sg->job);
     sysgi_httpsys_queue_close(sg->queue);
   }
   free(sup->groups);

@@ -45,6 +45,10 @@ void hs_op_start(hs_pool *p, hs_op *op, hs_op_done done, void *ctx) {
     if (!op->ev)
       op->ev = CreateEventW(NULL, FALSE, FALSE, NULL);
     op->wait = NULL;
+    /* A set event would fire the new wait at once, for an operation not
+     * yet issued. */
+    if (op->ev)
+      ResetEvent(op->ev);
     if (op->ev && RegisterWaitForSingleObject(&op->wait, op->ev, op_event_done,
                                               op, INFINITE,
                                               WT_EXECUTEONLYONCE))
