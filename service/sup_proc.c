@@ -6,14 +6,17 @@
  * that virtual-memory-limit counts all its workers). The handles a worker
  * needs (the group's request queue, its stop and ready
  * events) are inheritable and named on its command line by value; they are
- * inherited with bInheritHandles, which Wine supports (a handle list
- * attribute would limit inheritance to them: a later refinement). The
- * process starts suspended, joins its job, then runs: it never runs
- * outside the job, and the job's kill-on-close ends it with the service.
+ * inherited through svc_spawn's handle list (spawn.c), which also starts
+ * it suspended until it is in its job: it never runs outside the job, and
+ * the job's kill-on-close ends it with the service.
  */
 #include "sup_proc.h"
 
 #include "job.h"
+#include "log.h"
+#include "spawn.h"
+#include "supervisor.h"
+#include "sysgi.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <wchar.h>
@@ -24,75 +27,64 @@ static HANDLE inheritable_event(void) {
 }
 
 DWORD sup_proc_start(sup_proc *p, const wchar_t *exe, const char *group,
-                     const char *ini, HANDLE queue, HANDLE job) {
+                     const char *ini, HANDLE queue, HANDLE job,
+                     const sup_proc_opts *po) {
   ZeroMemory(p, sizeof *p);
   p->stop_ev = inheritable_event();
   p->ready_ev = inheritable_event();
-  DWORD err = 0;
   if (!p->stop_ev || !p->ready_ev) {
-    err = GetLastError();
+    DWORD err = GetLastError();
     sup_proc_free(p);
     return err ? err : ERROR_OUTOFMEMORY;
   }
-  wchar_t wgroup[512], wini[MAX_PATH * 2];
+  wchar_t wgroup[512], wini[MAX_PATH * 2], hq[24], hs[24], hr[24];
   if (!MultiByteToWideChar(CP_UTF8, 0, group, -1, wgroup, 512) ||
       (ini && !MultiByteToWideChar(CP_UTF8, 0, ini, -1, wini, MAX_PATH * 2))) {
     sup_proc_free(p);
     return ERROR_INVALID_PARAMETER;
   }
+  svc_handle_arg(queue, hq, 24);
+  svc_handle_arg(p->stop_ev, hs, 24);
+  svc_handle_arg(p->ready_ev, hr, 24);
   size_t cap = wcslen(exe) + wcslen(wgroup) + (ini ? wcslen(wini) : 0) + 256;
   wchar_t *cmd = malloc(cap * sizeof *cmd);
   if (!cmd) {
     sup_proc_free(p);
     return ERROR_OUTOFMEMORY;
   }
-  swprintf(cmd, cap, L"\"%ls\" worker --group \"%ls\" --queue %llu --stop %llu "
-           L"--ready %llu%ls%ls%ls",
-           exe, wgroup, (unsigned long long)(uintptr_t)queue,
-           (unsigned long long)(uintptr_t)p->stop_ev,
-           (unsigned long long)(uintptr_t)p->ready_ev,
+  swprintf(cmd, cap, L"\"%ls\" worker --group \"%ls\" --queue %ls --stop %ls "
+           L"--ready %ls%ls%ls%ls", exe, wgroup, hq, hs, hr,
            ini ? L" --config \"" : L"", ini ? wini : L"", ini ? L"\"" : L"");
-  STARTUPINFOW si;
-  PROCESS_INFORMATION pi;
-  ZeroMemory(&si, sizeof si);
-  si.cb = sizeof si;
-  /* Python needs its standard handles on pipes (WINE.md): the service's
-   * (a pipe read back into its log) or serve's console/pipes. */
-  HANDLE out = GetStdHandle(STD_OUTPUT_HANDLE), errh = GetStdHandle(STD_ERROR_HANDLE);
-  HANDLE in = GetStdHandle(STD_INPUT_HANDLE);
-  if (out && out != INVALID_HANDLE_VALUE && errh && errh != INVALID_HANDLE_VALUE) {
-    SetHandleInformation(out, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT);
-    SetHandleInformation(errh, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT);
-    if (in && in != INVALID_HANDLE_VALUE)
-      SetHandleInformation(in, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT);
-    si.dwFlags = STARTF_USESTDHANDLES;
-    si.hStdInput = in;
-    si.hStdOutput = out;
-    si.hStdError = errh;
-  }
-  BOOL ok = CreateProcessW(NULL, cmd, NULL, NULL, TRUE,
-                           CREATE_SUSPENDED | CREATE_NO_WINDOW, NULL, NULL,
-                           &si, &pi);
-  err = ok ? 0 : GetLastError();
+  /* Only these handles are inherited (a handle list), and the worker runs
+   * only once it is in the group's job. */
+  HANDLE inherit[3] = {queue, p->stop_ev, p->ready_ev};
+  char what[400];
+  snprintf(what, sizeof what, "a worker of process group '%s'", group);
+  svc_spawn_opts o;
+  memset(&o, 0, sizeof o);
+  o.exe = exe;
+  o.command_line = cmd;
+  o.inherit = inherit;
+  o.n_inherit = 3;
+  o.job = job;
+  o.token = po ? po->token : NULL;
+  o.priority_class = po ? po->priority_class : 0;
+  o.what = what;
+  svc_child ch;
+  int rc = svc_spawn(&o, &ch);
   free(cmd);
-  if (!ok) {
+  if (rc != 0) {
     sup_proc_free(p);
-    return err;
+    return ERROR_GEN_FAILURE; /* logged by svc_spawn */
   }
-  if (svc_job_assign(job, pi.hProcess) != 0) {
-    /* Without the job, nothing ties it to the service: do not run it. */
-    err = ERROR_ACCESS_DENIED;
-    TerminateProcess(pi.hProcess, 1);
-    CloseHandle(pi.hThread);
-    CloseHandle(pi.hProcess);
-    sup_proc_free(p);
-    return err ? err : ERROR_ACCESS_DENIED;
-  }
-  ResumeThread(pi.hThread);
-  CloseHandle(pi.hThread);
-  p->process = pi.hProcess;
-  p->pid = pi.dwProcessId;
+  p->process = ch.process;
+  p->pid = ch.pid;
   p->started_ms = GetTickCount64();
+  /* The worker's stdout and stderr become log lines of this process. */
+  char prefix[400];
+  snprintf(prefix, sizeof prefix, "[%s %lu]", group, (unsigned long)ch.pid);
+  p->drain = ch.output ? svc_spawn_drain(ch.output, prefix, SYSGI_LOG_INFO)
+                       : NULL;
   return 0;
 }
 
@@ -121,10 +113,15 @@ void sup_proc_stop(sup_proc *p) {
 
 void sup_proc_kill(sup_proc *p) {
   if (p->process)
-    TerminateProcess(p->process, 1);
+    TerminateProcess(p->process, SVC_WORKER_EXIT_KILLED);
 }
 
 void sup_proc_free(sup_proc *p) {
+  if (p->drain) {
+    /* Its output ends with the process (and its children). */
+    WaitForSingleObject(p->drain, 2000);
+    CloseHandle(p->drain);
+  }
   if (p->process)
     CloseHandle(p->process);
   if (p->stop_ev)

@@ -8,8 +8,14 @@
 
 #include <stdint.h>
 
+typedef struct sup_proc_opts {
+  HANDLE token;          /* restricted-token = on (svc_restricted_token)  */
+  unsigned long priority_class; /* cpu-priority (svc_priority_class), 0   */
+} sup_proc_opts;
+
 typedef struct sup_proc {
   HANDLE process, stop_ev, ready_ev;
+  HANDLE drain; /* the thread logging its output */
   DWORD pid;
   ULONGLONG started_ms, stop_sent_ms;
   int ready;
@@ -20,7 +26,8 @@ typedef struct sup_proc {
  * suspended until it is in `job` (the group's). Returns 0 or a Win32
  * error. */
 DWORD sup_proc_start(sup_proc *p, const wchar_t *exe, const char *group,
-                     const char *ini, HANDLE queue, HANDLE job);
+                     const char *ini, HANDLE queue, HANDLE job,
+                     const sup_proc_opts *opts);
 /* The process's private (committed) bytes, 0 if unknown. */
 uint64_t sup_proc_memory(const sup_proc *p);
 /* Nonzero once it exited; *code its exit code. */

@@ -19,6 +19,8 @@
 
 #include "job.h"
 #include "log.h"
+#include "spawn.h"
+#include "worker_env.h"
 #include "sup_internal.h"
 #include "svc_run.h"
 #include "sysgi_msg.h"
@@ -46,6 +48,7 @@ static const char *exit_reason(DWORD code) {
   case SVC_WORKER_EXIT_MAX_REQUESTS: return "maximum-requests reached";
   case SVC_WORKER_EXIT_STUCK: return "requests still running after graceful-timeout";
   case SVC_WORKER_EXIT_PARENT: return "the supervisor went away";
+  case SVC_WORKER_EXIT_KILLED: return "killed by the supervisor";
   default: return "crashed or was killed";
   }
 }
@@ -100,7 +103,8 @@ static int make_queue(sup_group *sg, const sysgi_config *cfg) {
 static int spawn(svc_supervisor *sup, sup_group *sg, sup_proc *p,
                  const char *why) {
   DWORD err = sup_proc_start(p, sup->exe, sg->g->name, sup->ini,
-                             sysgi_httpsys_queue_handle(sg->queue), sg->job);
+                             sysgi_httpsys_queue_handle(sg->queue), sg->job,
+                             &sg->opts);
   if (err) {
     svc_log_eventf(SYSGI_MSG_WORKER_EXITED, SYSGI_LOG_ERR,
                    "process group %s: cannot start a worker (%s): error %lu",
@@ -160,7 +164,7 @@ static void tick_slot(svc_supervisor *sup, sup_group *sg, unsigned i,
   DWORD code;
   if (sl->cur.process && sup_proc_exited(&sl->cur, &code)) {
     log_exit(sg, &sl->cur, code, "");
-    ULONGLONG lived = now - sl->cur.started_ms;
+    ULONGLONG lived = now > sl->cur.started_ms ? now - sl->cur.started_ms : 0;
     sup_proc_free(&sl->cur);
     if (code == SVC_WORKER_EXIT_MAX_REQUESTS || lived >= SUP_LIVED_MS)
       sl->backoff_ms = 0;
@@ -189,7 +193,8 @@ static void tick_slot(svc_supervisor *sup, sup_group *sg, unsigned i,
       sl->cur = sl->next;
       sl->cur.ready = 1;
       ZeroMemory(&sl->next, sizeof sl->next);
-    } else if (now - sl->next.started_ms > SUP_READY_MS) {
+    } else if (now > sl->next.started_ms &&
+               now - sl->next.started_ms > SUP_READY_MS) {
       svc_logf(SYSGI_LOG_ERR, "process group %s: replacement pid %lu not "
                "receiving after %u ms: killed", sg->g->name,
                (unsigned long)sl->next.pid, SUP_READY_MS);
@@ -249,7 +254,9 @@ static void tick_group(svc_supervisor *sup, sup_group *sg, ULONGLONG now,
       free(d);
       continue;
     }
-    if (!d->killed && now - d->p.stop_sent_ms > graceful + 5000) {
+    /* `now` was read before this tick may have set stop_sent_ms. */
+    if (!d->killed && now > d->p.stop_sent_ms &&
+        now - d->p.stop_sent_ms > graceful + 5000) {
       svc_logf(SYSGI_LOG_WARN, "process group %s: worker pid %lu still "
                "running %u ms after graceful-timeout: killed", sg->g->name,
                (unsigned long)d->p.pid, 5000);
@@ -367,6 +374,13 @@ int svc_supervisor_start(const sysgi_config *cfg, svc_supervisor **out) {
              back.kill_on_close ? "on" : "off",
              (unsigned long long)back.process_memory,
              (unsigned long long)back.job_memory);
+    sg->opts.priority_class = svc_priority_class(sg->g->cpu_priority);
+    if (sg->g->restricted_token &&
+        (rc = svc_restricted_token(&sg->opts.token)) != 0) {
+      svc_job_close(sg->job);
+      sysgi_httpsys_queue_close(sg->queue);
+      break;
+    }
     sg->n_slots = sg->g->processes ? sg->g->processes : 1;
     sg->slots = calloc(sg->n_slots, sizeof *sg->slots);
     if (!sg->slots)
@@ -445,6 +459,8 @@ void svc_supervisor_stop(svc_supervisor *sup) {
     }
     free(sg->slots);
     svc_job_close(sg->job);
+    if (sg->opts.token)
+      CloseHandle(sg->opts.token);
     sysgi_httpsys_queue_close(sg->queue);
   }
   free(sup->groups);

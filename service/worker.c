@@ -23,12 +23,14 @@
 #include "supervisor.h"
 #include "svc_config.h"
 #include "svc_run.h"
+#include "spawn.h"
 #include "worker_env.h"
 #include "sysgi.h"
 #include "sysgi_httpsys.h"
 
 static HANDLE arg_handle(const wchar_t *v) {
-  return (HANDLE)(uintptr_t)wcstoull(v, NULL, 10);
+  HANDLE h = NULL;
+  return svc_handle_parse(v, &h) == 0 ? h : NULL;
 }
 
 int svc_cmd_worker(int argc, wchar_t **argv) {
