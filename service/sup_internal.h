@@ -27,6 +27,9 @@ typedef struct sup_drain {
 typedef struct sup_group {
   const sysgi_group_settings *g;
   sysgi_httpsys_queue *queue;
+  HANDLE job;     /* every worker of the group (job.c) */
+  sup_proc_opts opts; /* restricted token, priority class */
+  char limits[300]; /* the job's limits, asked and read back, for the log */
   sup_slot *slots;
   unsigned n_slots;
   unsigned recycle_left; /* slots a recycle still has to replace */

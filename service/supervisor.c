@@ -17,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "job.h"
 #include "log.h"
+#include "spawn.h"
+#include "worker_env.h"
 #include "sup_internal.h"
 #include "svc_run.h"
 #include "sysgi_msg.h"
@@ -45,6 +48,7 @@ static const char *exit_reason(DWORD code) {
   case SVC_WORKER_EXIT_MAX_REQUESTS: return "maximum-requests reached";
   case SVC_WORKER_EXIT_STUCK: return "requests still running after graceful-timeout";
   case SVC_WORKER_EXIT_PARENT: return "the supervisor went away";
+  case SVC_WORKER_EXIT_KILLED: return "killed by the supervisor";
   default: return "crashed or was killed";
   }
 }
@@ -98,11 +102,9 @@ static int make_queue(sup_group *sg, const sysgi_config *cfg) {
 
 static int spawn(svc_supervisor *sup, sup_group *sg, sup_proc *p,
                  const char *why) {
-  char limits[256];
   DWORD err = sup_proc_start(p, sup->exe, sg->g->name, sup->ini,
-                             sysgi_httpsys_queue_handle(sg->queue),
-                             sg->g->memory_limit, sg->g->virtual_memory_limit,
-                             limits, sizeof limits);
+                             sysgi_httpsys_queue_handle(sg->queue), sg->job,
+                             &sg->opts);
   if (err) {
     svc_log_eventf(SYSGI_MSG_WORKER_EXITED, SYSGI_LOG_ERR,
                    "process group %s: cannot start a worker (%s): error %lu",
@@ -111,17 +113,22 @@ static int spawn(svc_supervisor *sup, sup_group *sg, sup_proc *p,
   }
   svc_log_eventf(SYSGI_MSG_WORKER_STARTED, SYSGI_LOG_INFO,
                  "process group %s: worker pid %lu started (%s); job: %s",
-                 sg->g->name, (unsigned long)p->pid, why, limits);
+                 sg->g->name, (unsigned long)p->pid, why, sg->limits);
   return 0;
 }
 
 static void log_exit(sup_group *sg, const sup_proc *p, DWORD code,
                      const char *role) {
-  int expected = code == SVC_WORKER_EXIT_STOP || code == SVC_WORKER_EXIT_MAX_REQUESTS;
+  /* 0 from a worker nobody asked to stop: ended from outside (taskkill /f
+   * exits 0 too). */
+  int unasked = code == SVC_WORKER_EXIT_STOP && !p->stop_sent_ms;
+  int expected = (code == SVC_WORKER_EXIT_STOP && !unasked) ||
+                 code == SVC_WORKER_EXIT_MAX_REQUESTS;
   svc_log_eventf(SYSGI_MSG_WORKER_EXITED, expected ? SYSGI_LOG_INFO : SYSGI_LOG_WARN,
                  "process group %s: %sworker pid %lu exited with code %lu (%s)",
                  sg->g->name, role, (unsigned long)p->pid, (unsigned long)code,
-                 exit_reason(code));
+                 unasked ? "ended without being asked: killed?"
+                         : exit_reason(code));
 }
 
 /* Starts a replacement for slot i; the current one drains once it is
@@ -157,7 +164,7 @@ static void tick_slot(svc_supervisor *sup, sup_group *sg, unsigned i,
   DWORD code;
   if (sl->cur.process && sup_proc_exited(&sl->cur, &code)) {
     log_exit(sg, &sl->cur, code, "");
-    ULONGLONG lived = now - sl->cur.started_ms;
+    ULONGLONG lived = now > sl->cur.started_ms ? now - sl->cur.started_ms : 0;
     sup_proc_free(&sl->cur);
     if (code == SVC_WORKER_EXIT_MAX_REQUESTS || lived >= SUP_LIVED_MS)
       sl->backoff_ms = 0;
@@ -186,7 +193,8 @@ static void tick_slot(svc_supervisor *sup, sup_group *sg, unsigned i,
       sl->cur = sl->next;
       sl->cur.ready = 1;
       ZeroMemory(&sl->next, sizeof sl->next);
-    } else if (now - sl->next.started_ms > SUP_READY_MS) {
+    } else if (now > sl->next.started_ms &&
+               now - sl->next.started_ms > SUP_READY_MS) {
       svc_logf(SYSGI_LOG_ERR, "process group %s: replacement pid %lu not "
                "receiving after %u ms: killed", sg->g->name,
                (unsigned long)sl->next.pid, SUP_READY_MS);
@@ -246,7 +254,9 @@ static void tick_group(svc_supervisor *sup, sup_group *sg, ULONGLONG now,
       free(d);
       continue;
     }
-    if (!d->killed && now - d->p.stop_sent_ms > graceful + 5000) {
+    /* `now` was read before this tick may have set stop_sent_ms. */
+    if (!d->killed && now > d->p.stop_sent_ms &&
+        now - d->p.stop_sent_ms > graceful + 5000) {
       svc_logf(SYSGI_LOG_WARN, "process group %s: worker pid %lu still "
                "running %u ms after graceful-timeout: killed", sg->g->name,
                (unsigned long)d->p.pid, 5000);
@@ -342,6 +352,35 @@ int svc_supervisor_start(const sysgi_config *cfg, svc_supervisor **out) {
                "worker started", sg->g->name);
       continue;
     }
+    char what[400];
+    snprintf(what, sizeof what, "process group '%s'", sg->g->name);
+    svc_job_limits want, back;
+    memset(&want, 0, sizeof want);
+    want.process_memory = sg->g->memory_limit;
+    want.job_memory = sg->g->virtual_memory_limit;
+    if ((rc = svc_job_create(&want, what, &sg->job)) != 0) {
+      sysgi_httpsys_queue_close(sg->queue);
+      break;
+    }
+    memset(&back, 0, sizeof back);
+    svc_job_query(sg->job, &back);
+    /* Wine reads every limit back as 0 (job.h): the log shows both. */
+    snprintf(sg->limits, sizeof sg->limits,
+             "asked kill-on-close, process memory limit %llu, job memory "
+             "limit %llu; read back: kill-on-close %s, process memory limit "
+             "%llu, job memory limit %llu",
+             (unsigned long long)want.process_memory,
+             (unsigned long long)want.job_memory,
+             back.kill_on_close ? "on" : "off",
+             (unsigned long long)back.process_memory,
+             (unsigned long long)back.job_memory);
+    sg->opts.priority_class = svc_priority_class(sg->g->cpu_priority);
+    if (sg->g->restricted_token &&
+        (rc = svc_restricted_token(&sg->opts.token)) != 0) {
+      svc_job_close(sg->job);
+      sysgi_httpsys_queue_close(sg->queue);
+      break;
+    }
     sg->n_slots = sg->g->processes ? sg->g->processes : 1;
     sg->slots = calloc(sg->n_slots, sizeof *sg->slots);
     if (!sg->slots)
@@ -419,6 +458,9 @@ void svc_supervisor_stop(svc_supervisor *sup) {
       free(d);
     }
     free(sg->slots);
+    svc_job_close(sg->job);
+    if (sg->opts.token)
+      CloseHandle(sg->opts.token);
     sysgi_httpsys_queue_close(sg->queue);
   }
   free(sup->groups);

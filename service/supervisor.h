@@ -23,6 +23,7 @@
 #define SVC_WORKER_EXIT_STUCK 12     /* requests still running after
                                         graceful-timeout: exited under them */
 #define SVC_WORKER_EXIT_PARENT 13    /* the supervisor went away           */
+#define SVC_WORKER_EXIT_KILLED 14    /* TerminateProcess by the supervisor  */
 
 typedef struct svc_supervisor svc_supervisor;
 

@@ -80,7 +80,7 @@ static void apply_python_options(const sysgi_server_settings *s) {
 
 int svc_start_python(const sysgi_server_settings *s, const char *group_home,
                      const char *const *group_path, size_t n_group_path,
-                     int multiprocess) {
+                     int dont_write_bytecode, int multiprocess) {
   char err[1024];
   apply_python_options(s);
   wchar_t dll[MAX_PATH];
@@ -97,7 +97,8 @@ int svc_start_python(const sysgi_server_settings *s, const char *group_home,
     rc.python_home = home8;
     rc.python_path = n_group_path ? group_path : s->python_path;
     rc.n_python_path = n_group_path ? n_group_path : s->n_python_path;
-    rc.dont_write_bytecode = s->dont_write_bytecode;
+    rc.dont_write_bytecode =
+        dont_write_bytecode < 0 ? s->dont_write_bytecode : dont_write_bytecode;
     rc.multithread = 1;
     rc.multiprocess = multiprocess;
     rc.server_software = SYSGI_HTTPSYS_SOFTWARE;
@@ -253,7 +254,7 @@ int svc_run(const sysgi_config *cfg, HANDLE stop_event,
   int python_ok = 0;
   if (embedded) {
     progress_at(progress, ctx, "loading Python");
-    python_ok = svc_start_python(s, NULL, NULL, 0, sup != NULL);
+    python_ok = svc_start_python(s, NULL, NULL, 0, -1, sup != NULL);
     if (python_ok && !stop_requested(stop_event)) {
       progress_at(progress, ctx, "importing scripts");
       svc_import_scripts(cfg, NULL, stop_event);

@@ -37,12 +37,12 @@ int svc_run(const sysgi_config *cfg, HANDLE stop_event, svc_progress_fn progress
 
 /* Loads Python from group_home (NULL: the server's python-home, else
  * PYTHONHOME; a venv is resolved by the loader) with group_path as extra
- * sys.path (n 0: the server's python-path) and the server's interpreter
- * options, and starts the runtime. Returns 1 when Python runs; 0 after
+ * sys.path (n 0: the server's python-path), dont_write_bytecode (-1: the
+ * server's) and the server's interpreter options, and starts the runtime. Returns 1 when Python runs; 0 after
  * logging one line naming the cause. */
 int svc_start_python(const sysgi_server_settings *s, const char *group_home,
                      const char *const *group_path, size_t n_group_path,
-                     int multiprocess);
+                     int dont_write_bytecode, int multiprocess);
 /* The process group of app `a`, or NULL when it runs embedded ("",
  * %{GLOBAL}). */
 const char *svc_app_group(const sysgi_app_settings *a);

@@ -13,7 +13,6 @@
 #include <winsock2.h>
 #include <windows.h>
 
-#include <locale.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,26 +23,14 @@
 #include "supervisor.h"
 #include "svc_config.h"
 #include "svc_run.h"
+#include "spawn.h"
+#include "worker_env.h"
 #include "sysgi.h"
 #include "sysgi_httpsys.h"
 
 static HANDLE arg_handle(const wchar_t *v) {
-  return (HANDLE)(uintptr_t)wcstoull(v, NULL, 10);
-}
-
-/* LANG, LC_ALL and the C runtime's locale, before Python reads them
- * (mod_wsgi's lang= and locale=). Python's own C runtime reads the
- * process environment, which _wputenv_s sets as well. */
-static void apply_locale(const sysgi_group_settings *g) {
-  wchar_t v[256];
-  if (g->lang && MultiByteToWideChar(CP_UTF8, 0, g->lang, -1, v, 256))
-    _wputenv_s(L"LANG", v);
-  if (g->locale && MultiByteToWideChar(CP_UTF8, 0, g->locale, -1, v, 256)) {
-    _wputenv_s(L"LC_ALL", v);
-    if (!setlocale(LC_ALL, g->locale))
-      svc_logf(SYSGI_LOG_DEBUG, "worker: the C runtime has no locale %s "
-               "(LC_ALL is set for Python)", g->locale);
-  }
+  HANDLE h = NULL;
+  return svc_handle_parse(v, &h) == 0 ? h : NULL;
 }
 
 int svc_cmd_worker(int argc, wchar_t **argv) {
@@ -88,13 +75,19 @@ int svc_cmd_worker(int argc, wchar_t **argv) {
     return SVC_WORKER_EXIT_CONFIG;
   }
   DWORD pid = GetCurrentProcessId();
-  apply_locale(g);
-  if (!svc_start_python(s, g->python_home, g->python_path, g->n_python_path,
-                        1)) {
+  /* lang, locale, dont-write-bytecode, home, cpu-priority (worker_env.c). */
+  svc_worker_python py;
+  memset(&py, 0, sizeof py);
+  if (svc_worker_env_apply(cfg, group, &py) != 0)
+    return SVC_WORKER_EXIT_CONFIG;
+  if (!svc_start_python(s, py.python_home, py.python_path, py.n_python_path,
+                        py.dont_write_bytecode, 1)) {
     svc_logf(SYSGI_LOG_ERR, "worker pid %lu of group %s: no Python",
              (unsigned long)pid, group);
     return SVC_WORKER_EXIT_CONFIG;
   }
+  if (g->locale)
+    svc_worker_env_locale_after_python(g->locale);
   svc_import_scripts(cfg, group, stop);
 
   size_t n_apps = 0;

@@ -36,6 +36,7 @@ struct hs_op {
    * event and a thread-pool wait instead of the port. */
   struct hs_pool *pool;
   HANDLE ev, wait;
+  DWORD posted_err; /* its status, carried by the packet we post */
 };
 
 /* Work items run by the worker threads. */

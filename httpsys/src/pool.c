@@ -10,6 +10,8 @@
 
 /* Completion key of the packet that tells an I/O thread to exit. */
 #define HS_KEY_QUIT ((ULONG_PTR)-1)
+/* Key of a packet we post ourselves for an event-mode completion. */
+#define HS_KEY_EVENT ((ULONG_PTR)-2)
 
 int hs_io_will_complete(ULONG rc) {
   /* Success and NT warning statuses (ERROR_MORE_DATA is
@@ -32,7 +34,13 @@ static VOID CALLBACK op_event_done(PVOID ctx, BOOLEAN timed_out) {
   op->wait = NULL;
   if (w)
     UnregisterWait(w); /* from its own callback: does not wait for it */
-  if (op_unlink(p, &op->ov))
+  /* Run the completion on our own I/O threads, never here: what it does
+   * next (post the receive again) is I/O, and I/O issued by a thread-pool
+   * thread dies with that thread when the pool retires it (Wine then
+   * never completes it: the request it is handed is lost). */
+  op->posted_err = err;
+  if (!PostQueuedCompletionStatus(p->iocp, bytes, HS_KEY_EVENT, &op->ov) &&
+      op_unlink(p, &op->ov))
     op->done(op, err, bytes);
 }
 
@@ -45,6 +53,10 @@ void hs_op_start(hs_pool *p, hs_op *op, hs_op_done done, void *ctx) {
     if (!op->ev)
       op->ev = CreateEventW(NULL, FALSE, FALSE, NULL);
     op->wait = NULL;
+    /* A set event would fire the new wait at once, for an operation not
+     * yet issued. */
+    if (op->ev)
+      ResetEvent(op->ev);
     if (op->ev && RegisterWaitForSingleObject(&op->wait, op->ev, op_event_done,
                                               op, INFINITE,
                                               WT_EXECUTEONLYONCE))
@@ -121,6 +133,8 @@ static DWORD WINAPI io_thread(void *arg) {
     if (!op_unlink(p, ov))
       continue; /* stray packet (Wine, synchronous calls) */
     hs_op *op = (hs_op *)ov;
+    if (key == HS_KEY_EVENT)
+      err = op->posted_err;
     op->done(op, err, bytes);
   }
 }
