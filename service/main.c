@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "serve.h"
+#include "supervisor.h"
 #include "svc_commands.h"
 #include "sysgi.h"
 
@@ -31,6 +32,10 @@ static void usage(FILE *f) {
           "      file, then HKLM\\SOFTWARE\\sysgi), every value with its\n"
           "      source; exit 1 listing every error when it is invalid.\n"
           "%s"
+          "  sysgi recycle GROUP\n"
+          "      Replace the workers of process group GROUP of the running\n"
+          "      service (or serve --config) one at a time, refusing no\n"
+          "      request.\n"
           "  sysgi --help | --version\n",
           sysgi_version(), SYSGI_SERVE_USAGE, SYSGI_CHECK_USAGE, SVC_USAGE);
 }
@@ -67,6 +72,11 @@ int main(void) {
     rc = svc_cmd_stop(argc - 2, argv + 2);
   } else if (!wcscmp(argv[1], L"status")) {
     rc = svc_cmd_status(argc - 2, argv + 2);
+  } else if (!wcscmp(argv[1], L"recycle")) {
+    rc = svc_cmd_recycle(argc - 2, argv + 2);
+  } else if (!wcscmp(argv[1], L"worker")) {
+    /* Not in the usage: run by the process-group supervisor. */
+    rc = svc_cmd_worker(argc - 2, argv + 2);
   } else if (!wcscmp(argv[1], L"service")) {
     /* Not in the usage: the entry the SCM runs (the binary path). */
     rc = svc_cmd_service(argc - 2, argv + 2);

@@ -21,6 +21,7 @@
 #include "svc_run.h"
 #include "sysgi.h"
 #include "sysgi_httpsys.h"
+#include "supervisor.h"
 
 /* The handler while Python is unavailable: the front end answers 503. */
 static int handle_without_python(const sysgi_request *req) {
@@ -77,11 +78,14 @@ static void apply_python_options(const sysgi_server_settings *s) {
     _wputenv_s(L"PYTHONWARNINGS", v);
 }
 
-static int start_python(const sysgi_server_settings *s) {
+int svc_start_python(const sysgi_server_settings *s, const char *group_home,
+                     const char *const *group_path, size_t n_group_path,
+                     int dont_write_bytecode, int multiprocess) {
   char err[1024];
   apply_python_options(s);
   wchar_t dll[MAX_PATH];
-  wchar_t *home = s->python_home ? to_wide(s->python_home) : NULL;
+  const char *home_cfg = group_home ? group_home : s->python_home;
+  wchar_t *home = home_cfg ? to_wide(home_cfg) : NULL;
   const wchar_t *use = home;
   if (!use || !*use)
     use = _wgetenv(L"PYTHONHOME");
@@ -91,11 +95,12 @@ static int start_python(const sysgi_server_settings *s) {
     sysgi_runtime_config rc;
     memset(&rc, 0, sizeof rc);
     rc.python_home = home8;
-    rc.python_path = s->python_path;
-    rc.n_python_path = s->n_python_path;
-    rc.dont_write_bytecode = s->dont_write_bytecode;
+    rc.python_path = n_group_path ? group_path : s->python_path;
+    rc.n_python_path = n_group_path ? n_group_path : s->n_python_path;
+    rc.dont_write_bytecode =
+        dont_write_bytecode < 0 ? s->dont_write_bytecode : dont_write_bytecode;
     rc.multithread = 1;
-    rc.multiprocess = 0;
+    rc.multiprocess = multiprocess;
     rc.server_software = SYSGI_HTTPSYS_SOFTWARE;
     rc.log = svc_log;
     if (home8 && sysgi_runtime_init(&rc) == 0) {
@@ -138,10 +143,26 @@ static const char *process_getenv(void *ctx, const char *name) {
  * (%{SERVER}, %{RESOURCE}), so that a slow import happens while the
  * service reports START_PENDING rather than in the first request. A
  * failure is logged by the core; the script is tried again per request. */
-static void import_scripts(const sysgi_config *cfg, HANDLE stop_event) {
+const char *svc_app_group(const sysgi_app_settings *a) {
+  const char *g = a->process_group;
+  if (!g || !*g || !strcmp(g, "%{GLOBAL}"))
+    return NULL;
+  return g;
+}
+
+/* a runs in `group` (NULL: embedded, in this process). */
+static int in_group(const sysgi_app_settings *a, const char *group) {
+  const char *g = svc_app_group(a);
+  return group ? g && !strcmp(g, group) : !g;
+}
+
+void svc_import_scripts(const sysgi_config *cfg, const char *only_group,
+                        HANDLE stop_event) {
   for (size_t i = 0; i < sysgi_config_n_apps(cfg) && !stop_requested(stop_event);
        i++) {
     const sysgi_app_settings *a = sysgi_config_app(cfg, i);
+    if (!in_group(a, only_group))
+      continue;
     const char *spec = a->application_group ? a->application_group : "";
     char group[512];
     if (strstr(spec, "%{SERVER}") || strstr(spec, "%{RESOURCE}"))
@@ -161,38 +182,36 @@ static void import_scripts(const sysgi_config *cfg, HANDLE stop_event) {
 
 /* The http.sys front end's view of the model's applications. Strings stay
  * owned by the model (valid until sysgi_config_free). */
-static sysgi_httpsys_app *httpsys_apps(const sysgi_config *cfg) {
-  size_t n = sysgi_config_n_apps(cfg);
+sysgi_httpsys_app *svc_httpsys_apps(const sysgi_config *cfg,
+                                     const char *group, size_t *n_out) {
+  size_t n = sysgi_config_n_apps(cfg), k = 0;
   sysgi_httpsys_app *apps = calloc(n ? n : 1, sizeof *apps);
   for (size_t i = 0; apps && i < n; i++) {
     const sysgi_app_settings *a = sysgi_config_app(cfg, i);
-    apps[i].mount = a->mount;
-    apps[i].script_filename = a->script;
-    apps[i].application_group = a->application_group;
-    apps[i].callable_object = a->callable_object;
-    apps[i].pass_authorization = a->pass_authorization;
-    apps[i].enable_sendfile = a->enable_sendfile;
-    apps[i].script_reloading = a->script_reloading;
-    apps[i].limit_request_body = (int64_t)a->limit_request_body;
+    if (!in_group(a, group))
+      continue;
+    apps[k].mount = a->mount;
+    apps[k].script_filename = a->script;
+    apps[k].application_group = a->application_group;
+    apps[k].callable_object = a->callable_object;
+    apps[k].pass_authorization = a->pass_authorization;
+    apps[k].enable_sendfile = a->enable_sendfile;
+    apps[k].script_reloading = a->script_reloading;
+    apps[k].limit_request_body = (int64_t)a->limit_request_body;
     /* The model resolved the server's value; a process group's own,
      * when set, wins for its apps (README "Request timeouts"). */
     const sysgi_group_settings *g =
         a->process_group ? sysgi_config_find_group(cfg, a->process_group)
                          : NULL;
-    /* The group's settings are checked and its timeouts apply, but its
-     * worker processes are not built yet: say so rather than let the
-     * user believe the app is isolated. */
-    if (g)
-      svc_logf(SYSGI_LOG_WARN, "[%s] names process-group '%s': worker "
-               "processes are not in this version, so it runs in the "
-               "service process", a->section, g->name);
-    apps[i].request_timeout_ms = g && g->request_timeout_ms
+    apps[k].request_timeout_ms = g && g->request_timeout_ms
                                      ? g->request_timeout_ms
                                      : a->request_timeout_ms;
-    apps[i].interrupt_timeout_ms = g && g->interrupt_timeout_ms
+    apps[k].interrupt_timeout_ms = g && g->interrupt_timeout_ms
                                        ? g->interrupt_timeout_ms
                                        : a->interrupt_timeout_ms;
+    k++;
   }
+  *n_out = k;
   return apps;
 }
 
@@ -214,32 +233,48 @@ int svc_run(const sysgi_config *cfg, HANDLE stop_event,
     svc_logf(SYSGI_LOG_INFO, "stop requested before startup: not starting");
     return 0;
   }
-  progress_at(progress, ctx, "loading Python");
-  int python_ok = start_python(s);
-  if (python_ok && !stop_requested(stop_event)) {
-    progress_at(progress, ctx, "importing scripts");
-    import_scripts(cfg, stop_event);
+  size_t n_embedded = 0;
+  sysgi_httpsys_app *apps = svc_httpsys_apps(cfg, NULL, &n_embedded);
+  if (!apps) {
+    svc_logf(SYSGI_LOG_ERR, "out of memory");
+    return SYSGI_E_NOMEM;
+  }
+  /* Process groups: their workers, and the queues they receive from. With
+   * every application in a group this process loads no Python. */
+  svc_supervisor *sup = NULL;
+  int embedded = n_embedded > 0 || sysgi_config_n_apps(cfg) == 0;
+  if (svc_supervisor_needed(cfg)) {
+    progress_at(progress, ctx, "starting process groups");
+    rc = svc_supervisor_start(cfg, &sup);
+    if (rc != 0) {
+      free(apps);
+      return rc;
+    }
+  }
+  int python_ok = 0;
+  if (embedded) {
+    progress_at(progress, ctx, "loading Python");
+    python_ok = svc_start_python(s, NULL, NULL, 0, -1, sup != NULL);
+    if (python_ok && !stop_requested(stop_event)) {
+      progress_at(progress, ctx, "importing scripts");
+      svc_import_scripts(cfg, NULL, stop_event);
+    }
   }
   if (stop_requested(stop_event)) {
     svc_logf(SYSGI_LOG_INFO, "stop requested during startup: not listening");
+    svc_supervisor_stop(sup);
+    free(apps);
     if (python_ok)
       sysgi_runtime_shutdown();
     return 0;
   }
 
-  sysgi_httpsys_app *apps = httpsys_apps(cfg);
-  if (!apps) {
-    svc_logf(SYSGI_LOG_ERR, "out of memory");
-    if (python_ok)
-      sysgi_runtime_shutdown();
-    return SYSGI_E_NOMEM;
-  }
   sysgi_httpsys_config hc;
   memset(&hc, 0, sizeof hc);
   hc.urls = s->listen;
   hc.n_urls = s->n_listen;
   hc.apps = apps;
-  hc.n_apps = sysgi_config_n_apps(cfg);
+  hc.n_apps = n_embedded;
   hc.case_sensitive_paths = !s->case_insensitive_paths;
   hc.threads = s->threads;
   /* More receives posted than requests can be in flight (threads, plus the
@@ -272,9 +307,10 @@ int svc_run(const sysgi_config *cfg, HANDLE stop_event,
   }
 
   sysgi_httpsys *srv = NULL;
-  rc = sysgi_httpsys_start(&hc, &srv);
+  rc = embedded ? sysgi_httpsys_start(&hc, &srv) : 0;
   free(apps); /* copied by start */
   if (rc != 0) {
+    svc_supervisor_stop(sup);
     svc_logf(SYSGI_LOG_ERR, "cannot listen on %s%s (%s; see above)",
              s->n_listen ? s->listen[0] : "(no listen URL)",
              s->n_listen > 1 ? " and the other listen URLs" : "",
@@ -290,7 +326,8 @@ int svc_run(const sysgi_config *cfg, HANDLE stop_event,
   WaitForSingleObject(stop_event, INFINITE);
   svc_logf(SYSGI_LOG_INFO, "stopping (in-flight requests get up to %u ms)",
            hc.shutdown_timeout_ms);
-  int stuck = stop_front_end(srv);
+  svc_supervisor_stop(sup);
+  int stuck = srv ? stop_front_end(srv) : 0;
   if (stuck) {
     /* Workers are still inside the application: finalizing Python under
      * them could crash or hang. The caller exits the process instead. */

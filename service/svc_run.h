@@ -31,4 +31,27 @@ typedef void (*svc_progress_fn)(void *ctx, const char *stage);
 int svc_run(const sysgi_config *cfg, HANDLE stop_event, svc_progress_fn progress,
             void *ctx);
 
+/* ---- shared with the process-group worker (worker.c) ----------------- */
+
+#include "sysgi_httpsys.h"
+
+/* Loads Python from group_home (NULL: the server's python-home, else
+ * PYTHONHOME; a venv is resolved by the loader) with group_path as extra
+ * sys.path (n 0: the server's python-path), dont_write_bytecode (-1: the
+ * server's) and the server's interpreter options, and starts the runtime. Returns 1 when Python runs; 0 after
+ * logging one line naming the cause. */
+int svc_start_python(const sysgi_server_settings *s, const char *group_home,
+                     const char *const *group_path, size_t n_group_path,
+                     int dont_write_bytecode, int multiprocess);
+/* The process group of app `a`, or NULL when it runs embedded ("",
+ * %{GLOBAL}). */
+const char *svc_app_group(const sysgi_app_settings *a);
+/* Imports the scripts of the apps of `group` (NULL: the embedded ones). */
+void svc_import_scripts(const sysgi_config *cfg, const char *group,
+                        HANDLE stop_event);
+/* The front end's table of the apps of `group` (NULL: embedded), count in
+ * *n; strings owned by cfg. NULL when out of memory; free() it. */
+sysgi_httpsys_app *svc_httpsys_apps(const sysgi_config *cfg, const char *group,
+                                     size_t *n);
+
 #endif /* SYSGI_SVC_RUN_H */

@@ -102,6 +102,18 @@ typedef struct sysgi_httpsys_config {
   /* Server log (thread-safe). May be NULL. */
   sysgi_log_fn log;
   void *log_ctx;
+
+  /* Worker mode (process groups, added for issue 10). Non-NULL: receive on
+   * this request queue HANDLE, which the caller got from a controller (by
+   * inheritance, or sysgi_httpsys_queue_open by name): no session and no
+   * URL group is created, `urls` only name the listen URLs (the index of
+   * each is the UrlContext the controller registered, for %{SERVER}), and
+   * the queue is never shut down (other workers share it); the handle is
+   * closed at stop. A request whose receive completes while the worker
+   * drains is served, not refused (it already left the shared queue). */
+  void *queue;
+  /* mod_wsgi.process_group of every request. NULL: "" (embedded). */
+  const char *process_group;
 } sysgi_httpsys_config;
 
 typedef struct sysgi_httpsys sysgi_httpsys;
@@ -117,6 +129,45 @@ int sysgi_httpsys_start(const sysgi_httpsys_config *cfg, sysgi_httpsys **out);
  * for them, and the caller must not finalize Python; it should exit the
  * process instead. */
 int sysgi_httpsys_stop(sysgi_httpsys *srv);
+
+/* Requests received and not yet finished (*in_flight) and requests
+ * received since start (*served); either pointer may be NULL. For the
+ * worker's maximum-requests and the supervisor's drain. Thread-safe. */
+void sysgi_httpsys_counts(sysgi_httpsys *srv, unsigned long *in_flight,
+                          unsigned long long *served);
+
+/* ---- the controller: request queues owned by the service -------------- */
+
+/* One request queue of the controller, with one URL group per URL (Wine:
+ * one URL per group) in its own server session. */
+typedef struct sysgi_httpsys_queue sysgi_httpsys_queue;
+
+typedef struct sysgi_httpsys_queue_config {
+  /* Full URL prefixes ("http://+:8080/app/"), UTF-8, and the UrlContext of
+   * each (the index of its listen URL in the workers' `urls`). */
+  const char *const *urls;
+  const unsigned *url_contexts;
+  size_t n_urls;
+  /* NULL: an unnamed queue. Else its name (UTF-8), so that workers on
+   * Windows 10+ can open it with sysgi_httpsys_queue_open. */
+  const char *name;
+  int inheritable; /* the handle can be inherited by a worker process */
+  sysgi_log_fn log;
+  void *log_ctx;
+} sysgi_httpsys_queue_config;
+
+/* Creates the queue and registers its URLs. Returns 0 or a negative
+ * SYSGI_E_* (the cause logged); *out is NULL on failure. */
+int sysgi_httpsys_queue_create(const sysgi_httpsys_queue_config *qc,
+                               sysgi_httpsys_queue **out);
+/* The queue's HANDLE (valid until sysgi_httpsys_queue_close). */
+void *sysgi_httpsys_queue_handle(const sysgi_httpsys_queue *q);
+/* Removes the URLs, shuts the queue down and frees it. NULL is allowed. */
+void sysgi_httpsys_queue_close(sysgi_httpsys_queue *q);
+/* A worker's way in on Windows 10+: opens the controller's named queue
+ * (HTTP_CREATE_REQUEST_QUEUE_FLAG_OPEN_EXISTING). Wine has no named
+ * queues: there the worker inherits the handle. Returns 0 or SYSGI_E_*. */
+int sysgi_httpsys_queue_open(const char *name, void **handle);
 
 /* The one place where a Win32 / HTTP Server API error becomes SYSGI_E_*. */
 int sysgi_httpsys_translate_error(unsigned long win32_error);

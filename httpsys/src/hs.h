@@ -32,6 +32,11 @@ struct hs_op {
   hs_op_done done;
   void *ctx;
   hs_op *prev, *next; /* registry of operations in flight */
+  /* Event mode (a worker on an inherited queue): completion through this
+   * event and a thread-pool wait instead of the port. */
+  struct hs_pool *pool;
+  HANDLE ev, wait;
+  DWORD posted_err; /* its status, carried by the packet we post */
 };
 
 /* Work items run by the worker threads. */
@@ -44,6 +49,12 @@ struct hs_work {
 
 typedef struct hs_pool {
   HANDLE iocp;
+  /* The queue is not bound to iocp: a handle inherited by several workers
+   * is one file object, which can be bound to one port only (the first
+   * worker's), so every worker on an inherited queue learns of its
+   * completions from an event per operation whose low bit is set (no
+   * packet to any port), waited for by the thread pool. */
+  int event_mode;
   HANDLE *threads;
   unsigned n_io, n_workers, n_started;
 
@@ -62,6 +73,9 @@ typedef struct hs_pool {
 int hs_pool_start(hs_pool *p, unsigned n_io, unsigned n_workers,
                   unsigned max_queued);
 int hs_pool_bind(hs_pool *p, HANDLE h);
+/* Releases an operation's event (event mode); call when the memory of the
+ * hs_op is about to be freed, with no I/O of it in flight. */
+void hs_op_release(hs_op *op);
 /* Registers `op` before the I/O call that uses it. */
 void hs_op_start(hs_pool *p, hs_op *op, hs_op_done done, void *ctx);
 /* Unregisters `op` after an I/O call that failed without queueing a
@@ -125,8 +139,10 @@ struct sysgi_httpsys {
   SRWLOCK retry_lock; /* arming a retry timer vs. stop closing them */
   volatile LONG stopping;
   volatile LONG active; /* requests received and not yet finished */
+  volatile LONG64 served; /* requests received since start */
   int initialized;
   HANDLE tmo_thread, tmo_event; /* the request-timeout watchdog (timeout.c) */
+  int worker; /* cfg.queue given: receive on a controller's queue */
 };
 
 /* ---- limits.c (issue 14) -------------------------------------------------- */

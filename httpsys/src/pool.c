@@ -10,6 +10,8 @@
 
 /* Completion key of the packet that tells an I/O thread to exit. */
 #define HS_KEY_QUIT ((ULONG_PTR)-1)
+/* Key of a packet we post ourselves for an event-mode completion. */
+#define HS_KEY_EVENT ((ULONG_PTR)-2)
 
 int hs_io_will_complete(ULONG rc) {
   /* Success and NT warning statuses (ERROR_MORE_DATA is
@@ -17,18 +19,68 @@ int hs_io_will_complete(ULONG rc) {
   return rc == NO_ERROR || rc == ERROR_IO_PENDING || rc == ERROR_MORE_DATA;
 }
 
+static int op_unlink(hs_pool *p, OVERLAPPED *ov);
+
+/* Event mode: the operation completed (its event fired). */
+static VOID CALLBACK op_event_done(PVOID ctx, BOOLEAN timed_out) {
+  hs_op *op = ctx;
+  hs_pool *p = op->pool;
+  DWORD bytes = 0, err = NO_ERROR;
+  (void)timed_out;
+  /* Not pending any more: this only reads the status in the OVERLAPPED. */
+  if (!GetOverlappedResult(NULL, &op->ov, &bytes, FALSE))
+    err = GetLastError();
+  HANDLE w = op->wait;
+  op->wait = NULL;
+  if (w)
+    UnregisterWait(w); /* from its own callback: does not wait for it */
+  /* Run the completion on our own I/O threads, never here: what it does
+   * next (post the receive again) is I/O, and I/O issued by a thread-pool
+   * thread dies with that thread when the pool retires it (Wine then
+   * never completes it: the request it is handed is lost). */
+  op->posted_err = err;
+  if (!PostQueuedCompletionStatus(p->iocp, bytes, HS_KEY_EVENT, &op->ov) &&
+      op_unlink(p, &op->ov))
+    op->done(op, err, bytes);
+}
+
 void hs_op_start(hs_pool *p, hs_op *op, hs_op_done done, void *ctx) {
-  HANDLE ev = op->ov.hEvent;
   ZeroMemory(&op->ov, sizeof op->ov);
-  op->ov.hEvent = ev;
   op->done = done;
   op->ctx = ctx;
+  op->pool = p;
+  if (p->event_mode) {
+    if (!op->ev)
+      op->ev = CreateEventW(NULL, FALSE, FALSE, NULL);
+    op->wait = NULL;
+    /* A set event would fire the new wait at once, for an operation not
+     * yet issued. */
+    if (op->ev)
+      ResetEvent(op->ev);
+    if (op->ev && RegisterWaitForSingleObject(&op->wait, op->ev, op_event_done,
+                                              op, INFINITE,
+                                              WT_EXECUTEONLYONCE))
+      op->ov.hEvent = (HANDLE)((ULONG_PTR)op->ev | 1);
+    else
+      op->wait = NULL; /* the I/O call will still run; its end is lost */
+  }
   AcquireSRWLockExclusive(&p->ops_lock);
   op->next = p->ops.next;
   op->prev = &p->ops;
   p->ops.next->prev = op;
   p->ops.next = op;
   ReleaseSRWLockExclusive(&p->ops_lock);
+}
+
+void hs_op_release(hs_op *op) {
+  if (op->wait) {
+    UnregisterWaitEx(op->wait, INVALID_HANDLE_VALUE);
+    op->wait = NULL;
+  }
+  if (op->ev) {
+    CloseHandle(op->ev);
+    op->ev = NULL;
+  }
 }
 
 /* Unlinks `op` if registered; returns nonzero if it was. */
@@ -51,6 +103,11 @@ static int op_unlink(hs_pool *p, OVERLAPPED *ov) {
 }
 
 void hs_op_cancel(hs_pool *p, hs_op *op) {
+  if (op->wait) {
+    /* The call failed at once: its event is never set. */
+    UnregisterWaitEx(op->wait, INVALID_HANDLE_VALUE);
+    op->wait = NULL;
+  }
   AcquireSRWLockExclusive(&p->ops_lock);
   if (op->next) {
     op->prev->next = op->next;
@@ -76,6 +133,8 @@ static DWORD WINAPI io_thread(void *arg) {
     if (!op_unlink(p, ov))
       continue; /* stray packet (Wine, synchronous calls) */
     hs_op *op = (hs_op *)ov;
+    if (key == HS_KEY_EVENT)
+      err = op->posted_err;
     op->done(op, err, bytes);
   }
 }

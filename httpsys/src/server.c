@@ -48,6 +48,8 @@ static void conn_free(hs_conn *c) {
 
 void hs_conn_end(hs_conn *c) {
   sysgi_httpsys *srv = c->srv;
+  hs_op_release(&c->read_op);
+  hs_op_release(&c->send_op);
   hs_request_free(c);
   hs_response_free(c);
   free(c->req);
@@ -95,7 +97,7 @@ static void conn_run(hs_work *w) {
     r.script_mtime_us = app->script_reloading ? script_mtime_us(app->script) : 0;
     r.application_group = group;
     r.callable_object = app->callable;
-    r.process_group = "";
+    r.process_group = srv->cfg.process_group ? srv->cfg.process_group : "";
     r.enable_sendfile = app->enable_sendfile;
     r.conn = c;
     r.fe = &hs_frontend;
@@ -180,9 +182,11 @@ static void recv_done(hs_op *op, DWORD err, DWORD bytes) {
   sysgi_httpsys *srv = r->srv;
   if (srv->stopping && err != NO_ERROR && err != ERROR_MORE_DATA)
     return; /* our receive, cancelled by stop */
-  if (srv->stopping) {
+  if (srv->stopping && !(srv->worker && err == NO_ERROR)) {
     /* A request that arrived as we stop: answer it (503), never drop it.
-     * The send needs only the request id, even of a partial read. */
+     * A worker that drains serves it instead (it left the shared queue,
+     * and the other workers would have served it). The send needs only
+     * the request id, even of a partial read. */
     hs_conn *c = hs_conn_new();
     if (c && hs_response_init(c) == 0) {
       c->srv = srv;
@@ -252,12 +256,23 @@ static void recv_done(hs_op *op, DWORD err, DWORD bytes) {
   r->size = HS_RECV_SIZE;
   r->id = HTTP_NULL_ID;
   InterlockedIncrement(&srv->active);
+  InterlockedIncrement64(&srv->served);
   if (hs_pool_submit(&srv->pool, &c->work) != SYSGI_OK) {
     hs_log(srv, SYSGI_LOG_WARN, "503: all %u workers busy and %u requests "
            "queued", srv->pool.n_workers, srv->pool.max_queued);
     hs_send_busy(c);
   }
-  recv_post(r);
+  if (!srv->stopping)
+    recv_post(r);
+}
+
+void sysgi_httpsys_counts(sysgi_httpsys *srv, unsigned long *in_flight,
+                          unsigned long long *served) {
+  if (in_flight)
+    *in_flight = (unsigned long)InterlockedCompareExchange(&srv->active, 0, 0);
+  if (served)
+    *served = (unsigned long long)InterlockedCompareExchange64(&srv->served,
+                                                               0, 0);
 }
 
 /* ---- start / stop -------------------------------------------------------- */
@@ -288,7 +303,9 @@ static void release(sysgi_httpsys *srv) {
   for (size_t i = 0; i < srv->n_groups; i++)
     if (srv->groups[i])
       HttpCloseUrlGroup(srv->groups[i]);
-  if (srv->queue)
+  if (srv->queue && srv->worker)
+    CloseHandle(srv->queue); /* never shut the shared queue down */
+  else if (srv->queue)
     HttpCloseRequestQueue(srv->queue);
   if (srv->session)
     HttpCloseServerSession(srv->session);
@@ -302,8 +319,10 @@ static void release(sysgi_httpsys *srv) {
 
 static void destroy(sysgi_httpsys *srv) {
   if (srv->recvs)
-    for (unsigned i = 0; i < srv->n_recvs; i++)
+    for (unsigned i = 0; i < srv->n_recvs; i++) {
+      hs_op_release(&srv->recvs[i].op);
       free(srv->recvs[i].buf);
+    }
   free(srv->recvs);
   free(srv->groups);
   hs_apps_free(srv);
@@ -316,6 +335,10 @@ static int setup(sysgi_httpsys *srv) {
   if (rc != NO_ERROR)
     return fail(srv, "HttpInitialize", rc);
   srv->initialized = 1;
+  if (srv->worker) {
+    srv->queue = srv->cfg.queue;
+    return SYSGI_OK;
+  }
   if ((rc = HttpCreateServerSession(v2, &srv->session, 0)) != NO_ERROR)
     return fail(srv, "HttpCreateServerSession", rc);
   hs_limits_set_timeouts(srv);
@@ -360,6 +383,7 @@ int sysgi_httpsys_start(const sysgi_httpsys_config *cfg, sysgi_httpsys **out) {
   if (!srv)
     return SYSGI_E_NOMEM;
   srv->cfg = *cfg;
+  srv->worker = cfg->queue != NULL;
   InitializeSRWLock(&srv->retry_lock);
   if (!srv->cfg.threads)
     srv->cfg.threads = 8;
@@ -386,7 +410,10 @@ int sysgi_httpsys_start(const sysgi_httpsys_config *cfg, sysgi_httpsys **out) {
     destroy(srv);
     return rc;
   }
-  rc = hs_pool_bind(&srv->pool, srv->queue);
+  if (srv->worker)
+    srv->pool.event_mode = 1; /* see hs_pool.event_mode */
+  else
+    rc = hs_pool_bind(&srv->pool, srv->queue);
   srv->recvs = rc ? NULL : calloc(srv->cfg.receives, sizeof *srv->recvs);
   if (!rc && !srv->recvs)
     rc = SYSGI_E_NOMEM;
