@@ -86,14 +86,6 @@ int sysgi_check(int argc, wchar_t **argv) {
     printf("\nsysgi check: warning: no application is configured: every "
            "request will get 404 until an [app:/MOUNT] section names a "
            "script\n");
-  for (size_t i = 0; i < sysgi_config_n_apps(cfg); i++) {
-    const sysgi_app_settings *a = sysgi_config_app(cfg, i);
-    if (a->process_group)
-      printf("\nsysgi check: warning: [%s] names process-group '%s', but "
-             "this version runs every application in the service process: "
-             "worker processes are not in it yet (README \"Process "
-             "groups\")\n", a->section, a->process_group);
-  }
   printf("\nsysgi check: the configuration is valid\n");
   sysgi_config_free(cfg);
   return 0;

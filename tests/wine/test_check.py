@@ -209,19 +209,6 @@ def test_no_application_is_a_warning(wine, site):
     assert "the configuration is valid" in out, out
 
 
-def test_process_group_is_a_warning_until_workers_exist(wine, site):
-    # Process groups are checked, but their worker processes are not in
-    # this version: check says the app runs in the service process.
-    ini = write_ini(site, "group.ini",
-                    "[app:/]\nscript = {root}\nprocess-group = site\n"
-                    "[process-group:site]\nprocesses = 2\n")
-    rc, out, err = check(wine, ini)
-    assert rc == 0, (rc, out, err)
-    assert ("warning: [app:/] names process-group 'site', but this version "
-            "runs every application in the service process") in out, out
-    assert "the configuration is valid" in out, out
-
-
 def test_utf16_file_is_refused(wine, site):
     ini = write_ini(site, "utf16.ini", "[server]\nthreads = 2\n", "utf-16")
     rc, _, err = check(wine, ini)
