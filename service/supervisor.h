@@ -24,6 +24,9 @@
                                         graceful-timeout: exited under them */
 #define SVC_WORKER_EXIT_PARENT 13    /* the supervisor went away           */
 #define SVC_WORKER_EXIT_KILLED 14    /* TerminateProcess by the supervisor  */
+#define SVC_WORKER_EXIT_IO 15        /* stopped, but an I/O operation of its
+                                        front end was still pending after
+                                        being cancelled: exited under it */
 
 typedef struct svc_supervisor svc_supervisor;
 

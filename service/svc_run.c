@@ -329,11 +329,16 @@ int svc_run(const sysgi_config *cfg, HANDLE stop_event,
   svc_supervisor_stop(sup);
   int stuck = srv ? stop_front_end(srv) : 0;
   if (stuck) {
-    /* Workers are still inside the application: finalizing Python under
-     * them could crash or hang. The caller exits the process instead. */
-    svc_logf(SYSGI_LOG_ERR, "%d request(s) still running in the application "
-             "after the shutdown timeout: exiting without finalizing Python",
-             stuck);
+    /* Workers are still inside the application (or the front end's I/O
+     * did not end): finalizing Python under them could crash or hang. The
+     * caller exits the process instead. */
+    if (stuck > 0)
+      svc_logf(SYSGI_LOG_ERR, "%d request(s) still running in the "
+               "application after the shutdown timeout: exiting without "
+               "finalizing Python", stuck);
+    else
+      svc_logf(SYSGI_LOG_ERR, "the front end's I/O did not end: exiting "
+               "without finalizing Python");
     return SYSGI_E_TIMEOUT;
   }
   if (python_ok)

@@ -88,7 +88,12 @@ int svc_cmd_worker(int argc, wchar_t **argv) {
   }
   if (g->locale)
     svc_worker_env_locale_after_python(g->locale);
+  /* Where a worker that never gets to "receiving" stopped. */
+  svc_logf(SYSGI_LOG_DEBUG, "worker pid %lu of group %s: Python started",
+           (unsigned long)pid, group);
   svc_import_scripts(cfg, group, stop);
+  svc_logf(SYSGI_LOG_DEBUG, "worker pid %lu of group %s: scripts imported",
+           (unsigned long)pid, group);
 
   size_t n_apps = 0;
   sysgi_httpsys_app *apps = svc_httpsys_apps(cfg, group, &n_apps);
@@ -133,12 +138,20 @@ int svc_cmd_worker(int argc, wchar_t **argv) {
       break;
     }
   }
-  if (sysgi_httpsys_stop(srv) != 0) {
+  int left = sysgi_httpsys_stop(srv);
+  if (left > 0) {
     svc_logf(SYSGI_LOG_ERR, "worker pid %lu of group %s: requests still "
              "running after graceful-timeout: exiting under them",
              (unsigned long)pid, group);
     fflush(NULL);
     ExitProcess(SVC_WORKER_EXIT_STUCK);
+  }
+  if (left < 0) {
+    svc_logf(SYSGI_LOG_ERR, "worker pid %lu of group %s: no request running, "
+             "but its I/O did not end after stop: exiting under it",
+             (unsigned long)pid, group);
+    fflush(NULL);
+    ExitProcess(SVC_WORKER_EXIT_IO);
   }
   svc_logf(SYSGI_LOG_INFO, "worker pid %lu of group %s: drained, exiting "
            "(code %d)", (unsigned long)pid, group, code);

@@ -127,7 +127,10 @@ int sysgi_httpsys_start(const sysgi_httpsys_config *cfg, sysgi_httpsys **out);
  * number of requests still running in the application after the timeout:
  * then the server (its threads, request queue and memory) is left in place
  * for them, and the caller must not finalize Python; it should exit the
- * process instead. */
+ * process instead. SYSGI_E_TIMEOUT (negative) when no request runs but an
+ * I/O operation was still pending after being cancelled, or a thread did
+ * not end (logged): the server is left allocated, and the caller should
+ * exit the process as well. */
 int sysgi_httpsys_stop(sysgi_httpsys *srv);
 
 /* Requests received and not yet finished (*in_flight) and requests

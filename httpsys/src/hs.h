@@ -137,6 +137,10 @@ struct sysgi_httpsys {
   hs_recv *recvs;
   unsigned n_recvs;
   SRWLOCK retry_lock; /* arming a retry timer vs. stop closing them */
+  /* Held shared from a receive's `stopping` check to its I/O call, and
+   * exclusive by stop to set `stopping`: a receive is either posted before
+   * stop cancels the receives, or not posted at all. */
+  SRWLOCK post_lock;
   volatile LONG stopping;
   volatile LONG active; /* requests received and not yet finished */
   volatile LONG64 served; /* requests received since start */

@@ -160,10 +160,19 @@ static void recv_retry(hs_recv *r, ULONG rc) {
 
 static void recv_post(hs_recv *r) {
   sysgi_httpsys *srv = r->srv;
-  while (!srv->stopping) {
+  for (;;) {
+    /* Checked and posted under post_lock: a receive posted after stop's
+     * CancelIoEx would stay posted (a worker's queue is held open by the
+     * other processes, so closing our handle does not end it). */
+    AcquireSRWLockShared(&srv->post_lock);
+    if (srv->stopping) {
+      ReleaseSRWLockShared(&srv->post_lock);
+      return;
+    }
     hs_op_start(&srv->pool, &r->op, recv_done, r);
     ULONG rc = HttpReceiveHttpRequest(srv->queue, r->id, 0, r->buf, r->size,
                                       NULL, &r->op.ov);
+    ReleaseSRWLockShared(&srv->post_lock);
     if (hs_io_will_complete(rc))
       return;
     hs_op_cancel(&srv->pool, &r->op);
@@ -385,6 +394,7 @@ int sysgi_httpsys_start(const sysgi_httpsys_config *cfg, sysgi_httpsys **out) {
   srv->cfg = *cfg;
   srv->worker = cfg->queue != NULL;
   InitializeSRWLock(&srv->retry_lock);
+  InitializeSRWLock(&srv->post_lock);
   if (!srv->cfg.threads)
     srv->cfg.threads = 8;
   if (!srv->cfg.max_queued)
@@ -470,6 +480,35 @@ static int ops_empty(hs_pool *p, DWORD ms) {
   }
 }
 
+static unsigned ops_count(hs_pool *p) {
+  unsigned n = 0;
+  AcquireSRWLockShared(&p->ops_lock);
+  for (hs_op *o = p->ops.next; o != &p->ops; o = o->next)
+    n++;
+  ReleaseSRWLockShared(&p->ops_lock);
+  return n;
+}
+
+/* Cancels the receives still registered, again every 250 ms, until no
+ * operation is left or `ms` pass; returns how many are left. */
+static unsigned recvs_drain(sysgi_httpsys *srv, DWORD ms) {
+  ULONGLONG deadline = GetTickCount64() + ms;
+  for (;;) {
+    if (ops_empty(&srv->pool, 250))
+      return 0;
+    if (GetTickCount64() >= deadline)
+      return ops_count(&srv->pool);
+    for (unsigned i = 0; i < srv->n_recvs; i++) {
+      hs_recv *r = &srv->recvs[i];
+      AcquireSRWLockShared(&srv->pool.ops_lock);
+      int posted = r->op.next != NULL;
+      ReleaseSRWLockShared(&srv->pool.ops_lock);
+      if (posted)
+        CancelIoEx(srv->queue, &r->op.ov);
+    }
+  }
+}
+
 int sysgi_httpsys_stop(sysgi_httpsys *srv) {
   if (!srv)
     return 0;
@@ -477,7 +516,9 @@ int sysgi_httpsys_stop(sysgi_httpsys *srv) {
    * armed; one armed before is disarmed here. Then wait for a callback
    * already running (it posts nothing: recv_post checks `stopping`). */
   AcquireSRWLockExclusive(&srv->retry_lock);
+  AcquireSRWLockExclusive(&srv->post_lock); /* no receive half-posted */
   InterlockedExchange(&srv->stopping, 1);
+  ReleaseSRWLockExclusive(&srv->post_lock);
   for (unsigned i = 0; i < srv->n_recvs; i++)
     if (srv->recvs[i].retry)
       SetThreadpoolTimer(srv->recvs[i].retry, NULL, 0, 0);
@@ -510,18 +551,26 @@ int sysgi_httpsys_stop(sysgi_httpsys *srv) {
     return (int)running;
   }
   hs_timeout_stop(srv); /* no request left for it (it ran during the drain) */
-  /* Cancelled receives report back through the I/O threads; a receive
-   * re-posted just as we began stopping is aborted by closing the queue. */
-  ops_empty(&srv->pool, 2000);
+  /* Cancelled receives report back through the I/O threads. Cancel again
+   * while waiting: a cancel that found nothing to cancel (a receive still
+   * being issued by the driver's side) would otherwise leave it posted. An
+   * embedded server's last receives also end when the queue is closed; a
+   * worker's do not (the queue stays open in the other processes). */
+  unsigned left = recvs_drain(srv, srv->worker ? 5000 : 2000);
   release(srv);
-  int drained = ops_empty(&srv->pool, 5000);
+  if (left)
+    left = ops_empty(&srv->pool, 2000) ? 0 : ops_count(&srv->pool);
   unsigned stuck = hs_pool_stop(&srv->pool, 5000);
-  if (stuck || !drained) {
-    /* A thread that does not stop could still touch the server: leak it
-     * rather than free memory under it. */
-    hs_log(srv, SYSGI_LOG_ERR, "%u thread(s) did not stop; server memory "
-           "left allocated", stuck);
-    return stuck ? (int)stuck : 1;
+  if (left || stuck) {
+    /* An I/O still posted or a thread still running could touch the
+     * server: leak it rather than free memory under it. */
+    if (left)
+      hs_log(srv, SYSGI_LOG_ERR, "%u I/O operation(s) still pending after "
+             "cancelling them; server memory left allocated", left);
+    if (stuck)
+      hs_log(srv, SYSGI_LOG_ERR, "%u thread(s) did not stop; server memory "
+             "left allocated", stuck);
+    return SYSGI_E_TIMEOUT;
   }
   hs_log(srv, SYSGI_LOG_INFO, "stopped (%lu stray completion packets "
          "ignored)", srv->pool.stray_packets);

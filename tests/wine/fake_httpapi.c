@@ -133,6 +133,66 @@ static ULONG WINAPI fake_HttpSetServerSessionProperty(
   return ERROR_CALL_NOT_IMPLEMENTED;
 }
 
+/* hold_receive (fake_http_hold_next_receive): the receive call being held
+ * until stop's CancelIoEx has reached its OVERLAPPED, and the OVERLAPPEDs
+ * CancelIoEx was called for since the queue was created. */
+static struct {
+  SRWLOCK lock;
+  CONDITION_VARIABLE cv;
+  HANDLE armed; /* set when the held call begins; NULL: not armed */
+  LPOVERLAPPED held;
+  int reached;
+  LPOVERLAPPED cancelled[64];
+  int n_cancelled;
+} R;
+
+void fake_http_hold_next_receive(void *started) {
+  AcquireSRWLockExclusive(&R.lock);
+  R.armed = started;
+  ReleaseSRWLockExclusive(&R.lock);
+}
+
+static void hold_receive(LPOVERLAPPED ov) {
+  AcquireSRWLockExclusive(&R.lock);
+  HANDLE started = R.armed;
+  if (started) {
+    R.armed = NULL;
+    R.held = ov;
+    R.reached = 0;
+    SetEvent(started);
+    /* A product that lets stop cancel only after this call returns makes
+     * the hold end by time-out, which is what it must do. */
+    ULONGLONG end = GetTickCount64() + 3000;
+    while (!R.reached && GetTickCount64() < end)
+      SleepConditionVariableSRW(&R.cv, &R.lock, 100, 0);
+    R.held = NULL;
+  }
+  ReleaseSRWLockExclusive(&R.lock);
+}
+
+static void note_cancel(LPOVERLAPPED ov) {
+  AcquireSRWLockExclusive(&R.lock);
+  if (!ov || ov == R.held) {
+    R.reached = 1;
+    WakeAllConditionVariable(&R.cv);
+  }
+  int known = 0;
+  for (int i = 0; i < R.n_cancelled; i++)
+    known |= R.cancelled[i] == ov;
+  if (ov && !known && R.n_cancelled < 64)
+    R.cancelled[R.n_cancelled++] = ov;
+  ReleaseSRWLockExclusive(&R.lock);
+}
+
+static int was_cancelled(LPOVERLAPPED ov) {
+  int known = 0;
+  AcquireSRWLockShared(&R.lock);
+  for (int i = 0; i < R.n_cancelled; i++)
+    known |= R.cancelled[i] == ov;
+  ReleaseSRWLockShared(&R.lock);
+  return known;
+}
+
 static ULONG WINAPI fake_HttpCreateRequestQueue(HTTPAPI_VERSION v, PCWSTR name,
                                                 PSECURITY_ATTRIBUTES sa,
                                                 ULONG flags, PHANDLE h) {
@@ -141,6 +201,9 @@ static ULONG WINAPI fake_HttpCreateRequestQueue(HTTPAPI_VERSION v, PCWSTR name,
   if (F.queue)
     violation("a second request queue (the fake serves one)");
   F.queue = CreateEventW(NULL, FALSE, FALSE, NULL); /* a real handle */
+  AcquireSRWLockExclusive(&R.lock);
+  R.n_cancelled = 0;
+  ReleaseSRWLockExclusive(&R.lock);
   F.closed = 0;
   F.bound_port = 0;
   F.bound_group = 0;
@@ -202,10 +265,17 @@ static ULONG WINAPI fake_HttpReceiveHttpRequest(HANDLE h, HTTP_REQUEST_ID id,
                                                 PHTTP_REQUEST buf, ULONG len,
                                                 PULONG pbytes,
                                                 LPOVERLAPPED ov) {
+  hold_receive(ov);
   EnterCriticalSection(&F.lock);
   ULONG rc = ERROR_IO_PENDING;
   if (!check_async("HttpReceiveHttpRequest", h, pbytes, ov)) {
     rc = ERROR_INVALID_PARAMETER;
+  } else if (was_cancelled(ov)) {
+    /* A worker's queue stays open in the other processes: nothing would
+     * ever end this receive. */
+    violation("HttpReceiveHttpRequest posted after stop's CancelIoEx for "
+              "that OVERLAPPED: it would stay posted");
+    rc = ERROR_OPERATION_ABORTED;
   } else if (F.fail_recv_n > 0) {
     F.fail_recv_n--;
     rc = F.fail_recv_err; /* e.g. out of kernel resources */
@@ -550,6 +620,7 @@ static BOOL WINAPI fake_CancelIoEx(HANDLE h, LPOVERLAPPED ov) {
   fake_start();
   if (!h || h != F.queue)
     return F.real_cancel(h, ov);
+  note_cancel(ov);
   EnterCriticalSection(&F.lock);
   int found = 0;
   for (int i = 0; i < F.n_pending_recv; i++) {

@@ -64,6 +64,11 @@ void fake_http_fail_receives(int n, unsigned long err);
  * send completes with an error (STATUS_UNSUCCESSFUL) and the client waits
  * until the server cancels the request. */
 void fake_http_file_chunks(int mode);
+/* The next HttpReceiveHttpRequest call sets event `started`, then waits
+ * (up to 3 s) until CancelIoEx was called for its OVERLAPPED before it
+ * posts: a re-post racing with stop. A receive posted with an OVERLAPPED
+ * CancelIoEx was already called for is a violation. */
+void fake_http_hold_next_receive(void *started);
 /* Number of HttpCloseRequestQueue calls so far. */
 int fake_http_queue_closes(void);
 

@@ -238,7 +238,29 @@ static void stuck(void) {
   finish("stop_reports_stuck_worker_and_keeps_queue");
 }
 
+/* Issue 10: a receive being re-posted (after a request's receive
+ * completed) just as stop cancels the receives. Posted after the cancel,
+ * it stays posted on a worker's queue, which the other processes keep
+ * open: the worker then cannot stop cleanly. The fake holds the re-post
+ * until stop's CancelIoEx has been called for its OVERLAPPED. */
+static void stop_during_repost(void) {
+  sysgi_httpsys *srv = start_server("", 2, 8);
+  HANDLE started = CreateEventW(NULL, TRUE, FALSE, NULL);
+  fake_http_hold_next_receive(started);
+  fake_req_spec s = spec("GET", "/hello");
+  int a = fake_http_inject(&s);
+  EXPECT(WaitForSingleObject(started, WAIT_MS) == WAIT_OBJECT_0,
+         "no receive was posted again after a request");
+  int n = sysgi_httpsys_stop(srv);
+  EXPECT(n == 0, "stop returned %d", n);
+  check_resp(fake_http_wait(a, WAIT_MS), 200);
+  CloseHandle(started);
+  finish("stop_posts_no_receive_after_cancelling");
+}
+
 void run_races(void) {
+  if (want("repost"))
+    stop_during_repost();
   if (want("parity"))
     parity();
   if (want("bodyless"))

@@ -40,6 +40,7 @@ file_chunk_refused_is_sent_from_memory
 file_send_failing_late_cancels_request
 busy_503_completion_before_send_returns
 stop_reports_stuck_worker_and_keeps_queue
+stop_posts_no_receive_after_cancelling
 """.split()
 
 
