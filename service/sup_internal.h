@@ -16,6 +16,8 @@ typedef struct sup_slot {
   ULONGLONG restart_at;
   unsigned backoff_ms;
   int started_once;
+  int recycling;        /* `next` replaces `cur` for a recycle */
+  DWORD recycled_pid;   /* the recycle's replacement, once receiving */
 } sup_slot;
 
 typedef struct sup_drain {
@@ -33,6 +35,7 @@ typedef struct sup_group {
   sup_slot *slots;
   unsigned n_slots;
   unsigned recycle_left; /* slots a recycle still has to replace */
+  char recycle_error[300]; /* why the recycle failed, or "" */
   sup_drain *draining;   /* replaced workers finishing their requests */
 } sup_group;
 
@@ -49,7 +52,9 @@ struct svc_supervisor {
 };
 
 /* Asks for the recycle of group `name` and waits until it is done; writes
- * the reply line. Returns 0 or -1 (unknown group). */
+ * the reply line. Returns 0 once every worker was replaced by one that is
+ * receiving, or -1 (unknown group, or a replacement that did not start,
+ * exited or never received: the reply names the group and the cause). */
 int sup_request_recycle(svc_supervisor *sup, const char *name, char *reply,
                         size_t len);
 int sup_pipe_start(svc_supervisor *sup);

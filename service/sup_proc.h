@@ -19,6 +19,7 @@ typedef struct sup_proc {
   DWORD pid;
   ULONGLONG started_ms, stop_sent_ms;
   int ready;
+  int killed; /* by the supervisor: not receiving in time */
 } sup_proc;
 
 /* Starts `exe worker --group NAME --queue Q --stop S --ready R

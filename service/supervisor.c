@@ -13,6 +13,7 @@
 #include <winsock2.h>
 #include <windows.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ static const char *exit_reason(DWORD code) {
   case SVC_WORKER_EXIT_STUCK: return "requests still running after graceful-timeout";
   case SVC_WORKER_EXIT_PARENT: return "the supervisor went away";
   case SVC_WORKER_EXIT_KILLED: return "killed by the supervisor";
+  case SVC_WORKER_EXIT_IO: return "its I/O did not end after stop";
   default: return "crashed or was killed";
   }
 }
@@ -131,6 +133,19 @@ static void log_exit(sup_group *sg, const sup_proc *p, DWORD code,
                          : exit_reason(code));
 }
 
+/* A recycle's replacement did not reach "receiving": the recycle stops
+ * there (the workers not yet replaced keep serving) and its reply is this
+ * error. */
+static void recycle_failed(sup_group *sg, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(sg->recycle_error, sizeof sg->recycle_error, fmt, ap);
+  va_end(ap);
+  sg->recycle_left = 0;
+  svc_logf(SYSGI_LOG_ERR, "process group %s: recycle failed: %s", sg->g->name,
+           sg->recycle_error);
+}
+
 /* Starts a replacement for slot i; the current one drains once it is
  * receiving. */
 static void replace(svc_supervisor *sup, sup_group *sg, unsigned i,
@@ -138,10 +153,16 @@ static void replace(svc_supervisor *sup, sup_group *sg, unsigned i,
   sup_slot *sl = &sg->slots[i];
   if (sl->next.process || !sl->cur.process)
     return;
-  if (spawn(sup, sg, &sl->next, why) == 0)
+  int recycle = !strcmp(why, "recycle");
+  if (spawn(sup, sg, &sl->next, why) == 0) {
+    sl->recycling = recycle;
     svc_logf(SYSGI_LOG_INFO, "process group %s: replacing worker pid %lu by "
              "pid %lu (%s)", sg->g->name, (unsigned long)sl->cur.pid,
              (unsigned long)sl->next.pid, why);
+  } else if (recycle) {
+    recycle_failed(sg, "cannot start a replacement for worker pid %lu",
+                   (unsigned long)sl->cur.pid);
+  }
 }
 
 static void drain_add(sup_group *sg, sup_proc *p) {
@@ -182,8 +203,19 @@ static void tick_slot(svc_supervisor *sup, sup_group *sg, unsigned i,
   if (sl->next.process) {
     if (sup_proc_exited(&sl->next, &code)) {
       log_exit(sg, &sl->next, code, "replacement ");
+      if (sl->recycling)
+        recycle_failed(sg, "replacement pid %lu exited with code %lu (%s) "
+                       "before receiving; worker pid %lu keeps serving",
+                       (unsigned long)sl->next.pid, (unsigned long)code,
+                       sl->next.killed ? "not receiving after 120 s: "
+                                         "killed" : exit_reason(code),
+                       (unsigned long)sl->cur.pid);
+      sl->recycling = 0;
       sup_proc_free(&sl->next);
     } else if (WaitForSingleObject(sl->next.ready_ev, 0) == WAIT_OBJECT_0) {
+      if (sl->recycling)
+        sl->recycled_pid = sl->next.pid;
+      sl->recycling = 0;
       if (sl->cur.process) {
         svc_logf(SYSGI_LOG_INFO, "process group %s: worker pid %lu is "
                  "receiving; draining pid %lu", sg->g->name,
@@ -193,12 +225,13 @@ static void tick_slot(svc_supervisor *sup, sup_group *sg, unsigned i,
       sl->cur = sl->next;
       sl->cur.ready = 1;
       ZeroMemory(&sl->next, sizeof sl->next);
-    } else if (now > sl->next.started_ms &&
+    } else if (!sl->next.killed && now > sl->next.started_ms &&
                now - sl->next.started_ms > SUP_READY_MS) {
       svc_logf(SYSGI_LOG_ERR, "process group %s: replacement pid %lu not "
                "receiving after %u ms: killed", sg->g->name,
                (unsigned long)sl->next.pid, SUP_READY_MS);
       sup_proc_kill(&sl->next);
+      sl->next.killed = 1;
     }
   }
   if (!sl->cur.process && !sl->next.process && now >= sl->restart_at)
@@ -290,8 +323,12 @@ int sup_request_recycle(svc_supervisor *sup, const char *name, char *reply,
   for (size_t g = 0; g < sup->n_groups; g++)
     if (!_stricmp(sup->groups[g].g->name, name))
       sg = &sup->groups[g];
-  if (sg)
+  if (sg) {
     sg->recycle_left = sg->n_slots;
+    sg->recycle_error[0] = 0;
+    for (unsigned i = 0; i < sg->n_slots; i++)
+      sg->slots[i].recycled_pid = 0;
+  }
   ReleaseSRWLockExclusive(&sup->lock);
   if (!sg) {
     snprintf(reply, len, "error: no process group '%s' in this "
@@ -309,20 +346,37 @@ int sup_request_recycle(svc_supervisor *sup, const char *name, char *reply,
     if (!busy)
       break;
     if (waited > 600000) {
-      snprintf(reply, len, "error: recycling group '%s' did not finish",
-               sg->g->name);
+      snprintf(reply, len, "error: process group %s: recycle did not finish "
+               "in 600 s", sg->g->name);
       return -1;
     }
     Sleep(100);
   }
-  char *p = reply;
-  int n = snprintf(p, len, "ok: process group %s recycled; workers", sg->g->name);
+  int rc = 0;
   AcquireSRWLockShared(&sup->lock);
-  for (unsigned i = 0; i < sg->n_slots && n > 0 && (size_t)n < len; i++)
-    n += snprintf(p + n, len - (size_t)n, " %lu",
-                  (unsigned long)sg->slots[i].cur.pid);
+  if (sg->recycle_error[0]) {
+    snprintf(reply, len, "error: process group %s: recycle failed: %s",
+             sg->g->name, sg->recycle_error);
+    rc = -1;
+  }
+  for (unsigned i = 0; !rc && i < sg->n_slots; i++)
+    if (!sg->slots[i].recycled_pid) {
+      /* No worker to replace (it is in its restart back-off): the group is
+       * not running as configured, which the caller must hear. */
+      snprintf(reply, len, "error: process group %s: recycle failed: worker "
+               "%u was not running (restarting after an exit; see the log)",
+               sg->g->name, i);
+      rc = -1;
+    }
+  if (!rc) {
+    int n = snprintf(reply, len, "ok: process group %s recycled; workers",
+                     sg->g->name);
+    for (unsigned i = 0; i < sg->n_slots && n > 0 && (size_t)n < len; i++)
+      n += snprintf(reply + n, len - (size_t)n, " %lu",
+                    (unsigned long)sg->slots[i].recycled_pid);
+  }
   ReleaseSRWLockShared(&sup->lock);
-  return 0;
+  return rc;
 }
 
 int svc_supervisor_start(const sysgi_config *cfg, svc_supervisor **out) {

@@ -41,19 +41,25 @@ class Server:
     """sysgi.exe (and its workers, which inherit its pipes) with stdout and
     stderr on one pipe, read by a thread."""
 
-    def __init__(self, env, args):
+    def __init__(self, env, args, log):
         self.proc = subprocess.Popen(["wine", SYSGI] + args, env=env,
                                      stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
+        # A copy of every line as it comes (the pipe stays the process's
+        # output): what a hung test was doing can be read while it runs.
+        self.log = open(log, "a", encoding="utf-8")
         self.lines = []
         self.cond = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
         for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip()
+            self.log.write(line + "\n")
+            self.log.flush()
             with self.cond:
-                self.lines.append(raw.decode("utf-8", "replace").rstrip())
+                self.lines.append(line)
                 self.cond.notify_all()
         with self.cond:
             self.lines.append(None)
@@ -145,7 +151,8 @@ def make_venv(env, winpy, d, version):
 
 def start(env, ini):
     """sysgi serve --config INI, once its 5 workers are receiving."""
-    s = Server(env, ["serve", "--config", winpath(ini)])
+    s = Server(env, ["serve", "--config", winpath(ini)],
+               ini.parent / "server.log")
     try:
         s.wait_re(r"sysgi: serving 5 applications")
         deadline = time.monotonic() + START_TIMEOUT
@@ -306,6 +313,43 @@ def test_recycle_under_load_loses_no_request(server):
     bad = [r for r in results if r[0] != 200]
     assert results and not bad, (len(results), bad[:5])
     assert {p for _, p in results} & new, "no request reached a new worker"
+    # Each replaced worker drained cleanly: its receives were all cancelled
+    # and it exited 0 (a receive left posted after stop made it give up
+    # with exit 12, "requests still running", the wrong cause).
+    for p in before:
+        server.wait_re(r"process group ga: drained worker pid %d exited with "
+                       r"code (\d+)" % p, timeout=60)
+        out = server.output()
+        assert re.search(r"process group ga: drained worker pid %d exited "
+                         r"with code 0 " % p, out), out
+        assert re.search(r"\[ga %d\]: .*stopped \(" % p, out), out
+    assert "did not stop" not in server.output()
+
+
+def test_recycle_whose_replacement_fails_is_an_error(server):
+    """A replacement that never receives (here: the group's python-home is
+    made invalid in the INI the workers read) makes `sysgi recycle` fail,
+    naming the group and the cause, and the old worker keeps serving."""
+    old = get(server.base + "/b/")["pid"]
+    ini = server.ini.read_text()
+    bad = ini.replace("python-home = %s\n\n[process-group:gm]"
+                      % winpath(server.ini.parent / "venv-b"),
+                      "python-home = Z:\\nonexistent\\venv\n\n"
+                      "[process-group:gm]")
+    assert bad != ini
+    server.ini.write_text(bad)
+    try:
+        rc = subprocess.run(["wine", SYSGI, "recycle", "gb"], env=server.env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, timeout=600)
+    finally:
+        server.ini.write_text(ini)
+    err = rc.stderr.decode(errors="replace")
+    assert rc.returncode != 0, (rc.stdout, err)
+    assert "error: process group gb: recycle failed" in err, err
+    assert "exited with code 1 (configuration error)" in err, err
+    assert b"ok:" not in rc.stdout
+    assert get(server.base + "/b/")["pid"] == old
 
 
 def test_recycle_of_an_unknown_group_fails_clearly(server):
@@ -361,6 +405,7 @@ def test_killed_worker_is_restarted(server):
     requests to other groups time out as well). So the requests here stop
     at the kill; see README, Process groups, What Wine could not show."""
     s = start(server.env, server.ini)
+    s.base, s.env = server.base, server.env
     try:
         pids = pids_of(s, "/a/", 2)
         assert len(pids) == 2
