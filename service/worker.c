@@ -111,6 +111,7 @@ int svc_cmd_worker(int argc, wchar_t **argv) {
   hc.log = svc_log;
   hc.queue = queue;
   hc.process_group = g->name;
+  hc.max_requests = g->maximum_requests;
   sysgi_httpsys *srv = NULL;
   int rc = apps ? sysgi_httpsys_start(&hc, &srv) : SYSGI_E_NOMEM;
   free(apps);

@@ -114,6 +114,11 @@ typedef struct sysgi_httpsys_config {
   void *queue;
   /* mod_wsgi.process_group of every request. NULL: "" (embedded). */
   const char *process_group;
+  /* Nonzero: receive at most this many requests, then post no receive
+   * (a worker's maximum-requests: the caller stops it once `served` in
+   * sysgi_httpsys_counts reaches it). Exact under concurrency: no more
+   * receives are posted at any time than requests are left. */
+  unsigned long long max_requests;
 } sysgi_httpsys_config;
 
 typedef struct sysgi_httpsys sysgi_httpsys;

@@ -144,6 +144,10 @@ struct sysgi_httpsys {
   volatile LONG stopping;
   volatile LONG active; /* requests received and not yet finished */
   volatile LONG64 served; /* requests received since start */
+  /* cfg.max_requests: requests left to receive, less the receives posted
+   * (a post takes one, a receive that ends without a request gives it
+   * back). */
+  volatile LONG64 recv_budget;
   int initialized;
   HANDLE tmo_thread, tmo_event; /* the request-timeout watchdog (timeout.c) */
   int worker; /* cfg.queue given: receive on a controller's queue */

@@ -158,6 +158,22 @@ static void recv_retry(hs_recv *r, ULONG rc) {
   ReleaseSRWLockExclusive(&srv->retry_lock);
 }
 
+/* maximum-requests: a post takes one request of the budget, a receive
+ * that ends without a request gives it back. */
+static int budget_take(sysgi_httpsys *srv) {
+  if (!srv->cfg.max_requests)
+    return 1;
+  if (InterlockedDecrement64(&srv->recv_budget) >= 0)
+    return 1;
+  InterlockedIncrement64(&srv->recv_budget);
+  return 0;
+}
+
+static void budget_give(sysgi_httpsys *srv) {
+  if (srv->cfg.max_requests)
+    InterlockedIncrement64(&srv->recv_budget);
+}
+
 static void recv_post(hs_recv *r) {
   sysgi_httpsys *srv = r->srv;
   for (;;) {
@@ -165,7 +181,7 @@ static void recv_post(hs_recv *r) {
      * CancelIoEx would stay posted (a worker's queue is held open by the
      * other processes, so closing our handle does not end it). */
     AcquireSRWLockShared(&srv->post_lock);
-    if (srv->stopping) {
+    if (srv->stopping || !budget_take(srv)) {
       ReleaseSRWLockShared(&srv->post_lock);
       return;
     }
@@ -176,6 +192,7 @@ static void recv_post(hs_recv *r) {
     if (hs_io_will_complete(rc))
       return;
     hs_op_cancel(&srv->pool, &r->op);
+    budget_give(srv);
     if (r->id != HTTP_NULL_ID) {
       /* The request we were re-reading into a bigger buffer is gone. */
       r->id = HTTP_NULL_ID;
@@ -189,6 +206,8 @@ static void recv_post(hs_recv *r) {
 static void recv_done(hs_op *op, DWORD err, DWORD bytes) {
   hs_recv *r = op->ctx;
   sysgi_httpsys *srv = r->srv;
+  if (err != NO_ERROR)
+    budget_give(srv); /* no request (yet: ERROR_MORE_DATA posts again) */
   if (srv->stopping && err != NO_ERROR && err != ERROR_MORE_DATA)
     return; /* our receive, cancelled by stop */
   if (srv->stopping && !(srv->worker && err == NO_ERROR)) {
@@ -395,6 +414,7 @@ int sysgi_httpsys_start(const sysgi_httpsys_config *cfg, sysgi_httpsys **out) {
   srv->worker = cfg->queue != NULL;
   InitializeSRWLock(&srv->retry_lock);
   InitializeSRWLock(&srv->post_lock);
+  srv->recv_budget = (LONG64)cfg->max_requests;
   if (!srv->cfg.threads)
     srv->cfg.threads = 8;
   if (!srv->cfg.max_queued)
@@ -509,6 +529,43 @@ static unsigned recvs_drain(sysgi_httpsys *srv, DWORD ms) {
   }
 }
 
+static unsigned recvs_posted(sysgi_httpsys *srv) {
+  unsigned n = 0;
+  AcquireSRWLockShared(&srv->pool.ops_lock);
+  for (unsigned i = 0; i < srv->n_recvs; i++)
+    n += srv->recvs[i].op.next != NULL;
+  ReleaseSRWLockShared(&srv->pool.ops_lock);
+  return n;
+}
+
+/* A worker that drains lets requests take its posted receives (they are
+ * served; none is posted again) until none is left, or none was taken for
+ * HS_CONSUME_IDLE_MS, or `ms` pass; what is left is then cancelled. Under
+ * load that leaves nothing to cancel. Why: Wine's http.sys deadlocks when
+ * a receive is cancelled while it hands a request to another one (its
+ * cancel routine takes its lock under ntoskrnl's irp_completion_cs, its
+ * request thread completes a receive under its lock, which takes
+ * irp_completion_cs), after which no receive of any process completes or
+ * is even posted. On Windows this only delays a busy worker's exit by the
+ * time its receives take to fill, which the replacement does not wait
+ * for. */
+#define HS_CONSUME_IDLE_MS 500
+static void recvs_consume(sysgi_httpsys *srv, DWORD ms) {
+  ULONGLONG start = GetTickCount64(), changed = start;
+  unsigned last = recvs_posted(srv);
+  while (last) {
+    Sleep(20);
+    ULONGLONG now = GetTickCount64();
+    unsigned n = recvs_posted(srv);
+    if (n != last) {
+      last = n;
+      changed = now;
+    }
+    if (now - changed >= HS_CONSUME_IDLE_MS || now - start >= ms)
+      break;
+  }
+}
+
 int sysgi_httpsys_stop(sysgi_httpsys *srv) {
   if (!srv)
     return 0;
@@ -529,6 +586,13 @@ int sysgi_httpsys_stop(sysgi_httpsys *srv) {
       CloseThreadpoolTimer(srv->recvs[i].retry);
       srv->recvs[i].retry = NULL;
     }
+  }
+  if (srv->worker) {
+    unsigned before = recvs_posted(srv);
+    recvs_consume(srv, srv->cfg.shutdown_timeout_ms);
+    hs_log(srv, SYSGI_LOG_DEBUG, "draining: %u receive(s) posted, %u taken "
+           "by requests, cancelling %u", before, before - recvs_posted(srv),
+           recvs_posted(srv));
   }
   /* Cancel only our receives, not in-flight sends. */
   for (unsigned i = 0; i < srv->n_recvs; i++)
