@@ -589,7 +589,10 @@ int sysgi_httpsys_stop(sysgi_httpsys *srv) {
   }
   if (srv->worker) {
     unsigned before = recvs_posted(srv);
-    recvs_consume(srv, srv->cfg.shutdown_timeout_ms);
+    /* Bounded by its own idle rule, not by graceful-timeout alone (which
+     * may be 1 ms: requests are then not waited for). */
+    recvs_consume(srv, srv->cfg.shutdown_timeout_ms > 2000
+                           ? srv->cfg.shutdown_timeout_ms : 2000);
     hs_log(srv, SYSGI_LOG_DEBUG, "draining: %u receive(s) posted, %u taken "
            "by requests, cancelling %u", before, before - recvs_posted(srv),
            recvs_posted(srv));
