@@ -146,6 +146,38 @@ TEST_IMPL(concurrent_groups) {
   return 0;
 }
 
+/* Requests enter Python through a gate (interp.c) that is held only while
+ * waiting for the GIL: a request that gives the GIL up (here, waiting for
+ * the others at a barrier) lets the next one in. A gate held any longer
+ * would leave the barrier one short: BrokenBarrierError after 20 s, 500. */
+TEST_IMPL(gate_lets_waiting_requests_in) {
+  test_runtime();
+  enum { T = 5 };
+  const char *app = test_app("gate",
+      "import threading\n"
+      "barrier = threading.Barrier(5, timeout=20)\n"
+      "def application(environ, start_response):\n"
+      "    barrier.wait()\n"
+      "    start_response('200 OK', [])\n"
+      "    return [b'in']\n");
+  static const char *const groups[] = {"", "gategroup"};
+  for (int g = 0; g < 2; g++) {
+    worker w[T];
+    pthread_t th[T];
+    for (int i = 0; i < T; i++) {
+      w[i] = (worker){app, groups[g], 2, 0, "", ""};
+      ASSERT_EQ(pthread_create(&th[i], NULL, work, &w[i]), 0);
+    }
+    for (int i = 0; i < T; i++)
+      ASSERT_EQ(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < T; i++) {
+      ASSERT_EQ(w[i].failures, 0);
+      ASSERT_STR_EQ(w[i].last, "in");
+    }
+  }
+  return 0;
+}
+
 /* The main interpreter's thread state is PyGILState's, so a C extension
  * calling PyGILState_Ensure (ctypes callbacks do) works in %{GLOBAL}. */
 TEST_IMPL(main_interp_gilstate) {

@@ -11,7 +11,7 @@ import threading
 import pytest
 import requests
 
-from e2e_support import APPS, Serve, STAND_INS, TIMEOUT, run_python, winpath
+from e2e_support import APPS, Serve, STAND_INS, run_python, winpath
 
 DIST = "/usr/lib/python3/dist-packages"
 DJANGO_DEPS = ["django", "asgiref", "sqlparse", "pytz"]
@@ -63,19 +63,19 @@ def django_srv(request, wine, django_site, tmp_path_factory):
 @pytest.mark.parametrize("flask_srv", STAND_INS, indirect=True, scope="module")
 def test_flask(flask_srv):
     s = flask_srv
-    r = requests.get(s.url("/?name=e2e"), timeout=TIMEOUT)
+    r = s.get("/?name=e2e")
     assert r.status_code == 200, (r.text, s.stderr())
     assert r.text == "<h1>Hello e2e</h1><p>a, b&lt;c</p>"
-    j = requests.get(s.url("/json"), timeout=TIMEOUT).json()
+    j = s.get("/json").json()
     assert j == {"python": "3.11.2", "platform": "win32", "script_name": "",
                  "path": "/json"}
     sess = requests.Session()
-    r = sess.post(s.url("/login"), data={"user": "alice"}, timeout=TIMEOUT)
+    r = s.post("/login", sess, data={"user": "alice"})
     assert r.status_code == 200 and r.text == "logged in as alice"
     assert "session" in sess.cookies
-    assert sess.get(s.url("/me"), timeout=TIMEOUT).text == "you are alice"
-    assert requests.get(s.url("/me"), timeout=TIMEOUT).text == "you are nobody"
-    assert requests.get(s.url("/nope"), timeout=TIMEOUT).status_code == 404
+    assert s.get("/me", sess).text == "you are alice"
+    assert s.get("/me").text == "you are nobody"
+    assert s.get("/nope").status_code == 404
 
 
 @pytest.mark.parametrize("flask_srv", STAND_INS, indirect=True, scope="module")
@@ -86,8 +86,7 @@ def test_flask_concurrent_clients(flask_srv):
         try:
             with requests.Session() as sess:
                 for j in range(5):
-                    r = sess.get(flask_srv.url("/?name=c%d_%d" % (i, j)),
-                                 timeout=TIMEOUT)
+                    r = flask_srv.get("/?name=c%d_%d" % (i, j), sess)
                     results.append(r.text == "<h1>Hello c%d_%d</h1><p>a, b&lt;c</p>"
                                    % (i, j))
         except Exception as e:
@@ -104,36 +103,36 @@ def test_flask_concurrent_clients(flask_srv):
 @pytest.mark.parametrize("django_srv", STAND_INS, indirect=True, scope="module")
 def test_django_admin_login(django_srv):
     s = django_srv
-    r = requests.get(s.url("/hello"), timeout=TIMEOUT)
+    r = s.get("/hello")
     assert r.status_code == 200, (r.text, s.stderr())
     assert r.text == "hello from django"
     sess = requests.Session()
-    r = sess.get(s.url("/admin/"), timeout=TIMEOUT, allow_redirects=False)
+    r = s.get("/admin/", sess, allow_redirects=False)
     assert r.status_code == 302 and "/admin/login/" in r.headers["Location"]
-    r = sess.get(s.url("/admin/login/?next=/admin/"), timeout=TIMEOUT)
+    r = s.get("/admin/login/?next=/admin/", sess)
     assert r.status_code == 200, r.text
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', r.text).group(1)
     assert "csrftoken" in sess.cookies
     # Without the token: CSRF refuses.
-    r = requests.post(s.url("/admin/login/?next=/admin/"), timeout=TIMEOUT,
+    r = s.post("/admin/login/?next=/admin/",
                       data={"username": "admin", "password": PASSWORD})
     assert r.status_code == 403
     # A wrong password: the form again.
-    r = sess.post(s.url("/admin/login/?next=/admin/"), timeout=TIMEOUT,
+    r = s.post("/admin/login/?next=/admin/", sess,
                   data={"csrfmiddlewaretoken": token, "username": "admin",
                         "password": "wrong", "next": "/admin/"},
                   allow_redirects=False)
     assert r.status_code == 200 and "Please enter the correct username" in r.text
-    r = sess.post(s.url("/admin/login/?next=/admin/"), timeout=TIMEOUT,
+    r = s.post("/admin/login/?next=/admin/", sess,
                   data={"csrfmiddlewaretoken": token, "username": "admin",
                         "password": PASSWORD, "next": "/admin/"},
                   allow_redirects=False)
     assert r.status_code == 302, r.text
     assert r.headers["Location"] == "/admin/"
     assert "sessionid" in sess.cookies
-    r = sess.get(s.url("/admin/"), timeout=TIMEOUT)
+    r = s.get("/admin/", sess)
     assert r.status_code == 200
     assert "Site administration" in r.text
     assert 'href="/admin/auth/user/"' in r.text
-    r = sess.get(s.url("/admin/auth/user/"), timeout=TIMEOUT)
+    r = s.get("/admin/auth/user/", sess)
     assert r.status_code == 200 and "admin@example.invalid" in r.text
