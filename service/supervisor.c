@@ -84,12 +84,15 @@ static int make_queue(sup_group *sg, const sysgi_config *cfg) {
     char name[300];
     snprintf(name, sizeof name, "sysgi-%s", sg->g->name);
     sysgi_httpsys_queue_config qc;
+    sysgi_httpsys_limits limits;
     memset(&qc, 0, sizeof qc);
     qc.urls = (const char *const *)urls;
     qc.url_contexts = ctx;
     qc.n_urls = n;
     qc.name = name;
     qc.inheritable = 1;
+    svc_httpsys_limits_fill(&limits, sysgi_config_server(cfg));
+    qc.limits = &limits;
     qc.log = svc_log;
     rc = sysgi_httpsys_queue_create(&qc, &sg->queue);
   }
