@@ -46,6 +46,7 @@ static const char *exit_reason(DWORD code) {
   case SVC_WORKER_EXIT_CONFIG: return "configuration error";
   case SVC_WORKER_EXIT_LISTEN: return "could not receive from the queue";
   case SVC_WORKER_EXIT_MAX_REQUESTS: return "maximum-requests reached";
+  case SVC_WORKER_EXIT_UNWIND: return "a request did not unwind after interrupt-timeout";
   case SVC_WORKER_EXIT_STUCK: return "requests still running after graceful-timeout";
   case SVC_WORKER_EXIT_PARENT: return "the supervisor went away";
   case SVC_WORKER_EXIT_KILLED: return "killed by the supervisor";

@@ -7,8 +7,9 @@
  * registry), applies the group's options before Python starts (lang,
  * locale, python-home, which may be a venv, python-path), imports the
  * group's scripts, receives from the group's queue until its stop event
- * is set or maximum-requests is reached, drains (graceful-timeout) and
- * exits with a code that says why (supervisor.h).
+ * is set, maximum-requests is reached or a request's thread did not
+ * unwind after its interrupt-timeout, drains (graceful-timeout) and exits
+ * with a code that says why (supervisor.h).
  */
 #include <winsock2.h>
 #include <windows.h>
@@ -31,6 +32,16 @@
 static HANDLE arg_handle(const wchar_t *v) {
   HANDLE h = NULL;
   return svc_handle_parse(v, &h) == 0 ? h : NULL;
+}
+
+/* How many requests the watchdog reported stuck (for the log line). */
+static volatile LONG stuck_n;
+
+/* The watchdog's report (on its thread, timeout.c): it must not stop the
+ * server itself, so the main loop is woken to drain. */
+static void on_stuck(void *ctx, unsigned n_stuck) {
+  InterlockedExchange(&stuck_n, (LONG)n_stuck);
+  SetEvent((HANDLE)ctx);
 }
 
 int svc_cmd_worker(int argc, wchar_t **argv) {
@@ -95,6 +106,11 @@ int svc_cmd_worker(int argc, wchar_t **argv) {
   sysgi_httpsys_config hc;
   svc_httpsys_config_fill(&hc, cfg, group, apps, n_apps);
   hc.queue = queue;
+  HANDLE stuck_ev = CreateEventW(NULL, TRUE, FALSE, NULL);
+  if (stuck_ev) {
+    hc.on_stuck = on_stuck;
+    hc.on_stuck_ctx = stuck_ev;
+  } /* else the server logs stuck threads, and the worker keeps them */
   sysgi_httpsys *srv = NULL;
   int rc = apps ? sysgi_httpsys_start(&hc, &srv) : SYSGI_E_NOMEM;
   free(apps);
@@ -109,8 +125,23 @@ int svc_cmd_worker(int argc, wchar_t **argv) {
            "threads)", (unsigned long)pid, group, g->threads);
 
   int code = SVC_WORKER_EXIT_STOP;
+  HANDLE waits[2] = {stop, stuck_ev};
   for (;;) {
-    if (WaitForSingleObject(stop, 100) != WAIT_TIMEOUT)
+    DWORD w = WaitForMultipleObjects(stuck_ev ? 2 : 1, waits, FALSE, 100);
+    if (w == WAIT_OBJECT_0 + 1) {
+      /* mod_wsgi restarts a daemon process whose request did not unwind:
+       * a thread lost in a blocking call is never coming back, and each
+       * costs a pool thread. Drain (the other requests finish, within
+       * graceful-timeout) and exit; the supervisor starts a new worker. */
+      svc_logf(SYSGI_LOG_ERR, "worker pid %lu of group %s: %ld thread(s) "
+               "did not unwind after interrupt-timeout: draining and "
+               "exiting (code %d) to be replaced", (unsigned long)pid, group,
+               (long)InterlockedCompareExchange(&stuck_n, 0, 0),
+               SVC_WORKER_EXIT_UNWIND);
+      code = SVC_WORKER_EXIT_UNWIND;
+      break;
+    }
+    if (w != WAIT_TIMEOUT)
       break;
     unsigned long long served = 0;
     sysgi_httpsys_counts(srv, NULL, &served);
@@ -123,11 +154,15 @@ int svc_cmd_worker(int argc, wchar_t **argv) {
     }
   }
   if (sysgi_httpsys_stop(srv) != 0) {
+    /* A worker replaced for a stuck thread always gets here (that thread
+     * is still running): its code stays the cause, not this symptom. */
     svc_logf(SYSGI_LOG_ERR, "worker pid %lu of group %s: requests still "
-             "running after graceful-timeout: exiting under them",
-             (unsigned long)pid, group);
+             "running after graceful-timeout: exiting under them (code %d)",
+             (unsigned long)pid, group,
+             code == SVC_WORKER_EXIT_UNWIND ? code : SVC_WORKER_EXIT_STUCK);
     fflush(NULL);
-    ExitProcess(SVC_WORKER_EXIT_STUCK);
+    ExitProcess(code == SVC_WORKER_EXIT_UNWIND ? SVC_WORKER_EXIT_UNWIND
+                                               : SVC_WORKER_EXIT_STUCK);
   }
   svc_logf(SYSGI_LOG_INFO, "worker pid %lu of group %s: drained, exiting "
            "(code %d)", (unsigned long)pid, group, code);

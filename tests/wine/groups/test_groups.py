@@ -343,6 +343,59 @@ def test_group_worker_applies_the_limits(server):
                      r"60s)", server.output()), server.output()
 
 
+def test_request_timeout_in_a_group_gets_504_and_the_worker_serves_on(server):
+    pid = get(server.base + "/t/")["pid"]
+    mark = server.mark()
+    r = SESSION.get(server.base + "/t/slow", timeout=TIMEOUT)
+    assert r.status_code == 504, (r.status_code, r.text)
+    server.wait_re(r"\[gt %d\]: .*request timeout: GET /t/slow .* answered "
+                   r"504" % pid, timeout=60, start=mark)
+    # The thread went back to the pool: the same worker answers, twice (it
+    # has two threads).
+    assert get(server.base + "/t/")["pid"] == pid
+    assert get(server.base + "/t/")["pid"] == pid
+    assert "did not unwind" not in server.since(mark)
+
+
+def test_a_thread_that_never_unwinds_gets_its_worker_replaced(server):
+    """/t/stuck swallows its RequestTimeout: after interrupt-timeout the
+    worker drains, exits with code 11 and the supervisor starts another,
+    which serves. The stuck request itself is never answered (its worker
+    exits under it), so it runs on its own connection in a thread."""
+    pid = get(server.base + "/t/")["pid"]
+    mark = server.mark()
+    stuck = []
+
+    def call():
+        s = requests.Session()
+        try:
+            stuck.append(s.get(server.base + "/t/stuck",
+                               timeout=TIMEOUT).status_code)
+        except requests.RequestException as e:
+            stuck.append(repr(e))
+        finally:
+            s.close()
+
+    t = threading.Thread(target=call, daemon=True)
+    t.start()
+    server.wait_re(r"worker pid %d of group gt: 1 thread\(s\) did not unwind "
+                   r"after interrupt-timeout: draining and exiting \(code 11\)"
+                   % pid, timeout=120, start=mark)
+    server.wait_re(r"process group gt: worker pid %d exited with code 11 "
+                   r"\(a request did not unwind after interrupt-timeout\)"
+                   % pid, timeout=120, start=mark)
+    m = server.wait_re(r"process group gt: worker pid (\d+) started "
+                       r"\(restart\)", timeout=120, start=mark)
+    new = int(m.group(1))
+    assert new != pid
+    server.wait_re(r"worker pid %d of group gt: receiving" % new,
+                   timeout=START_TIMEOUT, start=mark)
+    assert get(server.base + "/t/")["pid"] == new
+    # Nothing answered the stuck request with a 200 (its client may still
+    # wait: the request stays in Wine's http.sys until the client leaves).
+    assert 200 not in stuck, stuck
+
+
 def test_recycle_under_load_loses_no_request(server):
     before = pids_of(server, "/a/", 2)
     results, stop = [], threading.Event()
