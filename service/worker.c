@@ -138,8 +138,14 @@ int svc_cmd_worker(int argc, wchar_t **argv) {
                "exiting (code %d) to be replaced", (unsigned long)pid, group,
                (long)InterlockedCompareExchange(&stuck_n, 0, 0),
                SVC_WORKER_EXIT_UNWIND);
-      code = SVC_WORKER_EXIT_UNWIND;
-      break;
+      /* The stuck thread still runs, so the stop cannot end cleanly: the
+       * cause is the exit code, not what the stop returns. */
+      int left = sysgi_httpsys_stop(srv);
+      svc_logf(SYSGI_LOG_ERR, "worker pid %lu of group %s: drained (%d "
+               "request(s) left running): exiting (code %d)",
+               (unsigned long)pid, group, left, SVC_WORKER_EXIT_UNWIND);
+      fflush(NULL);
+      ExitProcess(SVC_WORKER_EXIT_UNWIND);
     }
     if (w != WAIT_TIMEOUT)
       break;
@@ -154,15 +160,11 @@ int svc_cmd_worker(int argc, wchar_t **argv) {
     }
   }
   if (sysgi_httpsys_stop(srv) != 0) {
-    /* A worker replaced for a stuck thread always gets here (that thread
-     * is still running): its code stays the cause, not this symptom. */
     svc_logf(SYSGI_LOG_ERR, "worker pid %lu of group %s: requests still "
-             "running after graceful-timeout: exiting under them (code %d)",
-             (unsigned long)pid, group,
-             code == SVC_WORKER_EXIT_UNWIND ? code : SVC_WORKER_EXIT_STUCK);
+             "running after graceful-timeout: exiting under them",
+             (unsigned long)pid, group);
     fflush(NULL);
-    ExitProcess(code == SVC_WORKER_EXIT_UNWIND ? SVC_WORKER_EXIT_UNWIND
-                                               : SVC_WORKER_EXIT_STUCK);
+    ExitProcess(SVC_WORKER_EXIT_STUCK);
   }
   svc_logf(SYSGI_LOG_INFO, "worker pid %lu of group %s: drained, exiting "
            "(code %d)", (unsigned long)pid, group, code);
