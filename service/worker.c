@@ -143,7 +143,8 @@ int svc_cmd_worker(int argc, wchar_t **argv) {
       int left = sysgi_httpsys_stop(srv);
       svc_logf(SYSGI_LOG_ERR, "worker pid %lu of group %s: drained (%d "
                "request(s) left running): exiting (code %d)",
-               (unsigned long)pid, group, left, SVC_WORKER_EXIT_UNWIND);
+               (unsigned long)pid, group, left > 0 ? left : 0,
+               SVC_WORKER_EXIT_UNWIND);
       fflush(NULL);
       ExitProcess(SVC_WORKER_EXIT_UNWIND);
     }
