@@ -47,6 +47,7 @@ static const char *exit_reason(DWORD code) {
   case SVC_WORKER_EXIT_CONFIG: return "configuration error";
   case SVC_WORKER_EXIT_LISTEN: return "could not receive from the queue";
   case SVC_WORKER_EXIT_MAX_REQUESTS: return "maximum-requests reached";
+  case SVC_WORKER_EXIT_UNWIND: return "a request did not unwind after interrupt-timeout";
   case SVC_WORKER_EXIT_STUCK: return "requests still running after graceful-timeout";
   case SVC_WORKER_EXIT_PARENT: return "the supervisor went away";
   case SVC_WORKER_EXIT_KILLED: return "killed by the supervisor";
@@ -86,12 +87,15 @@ static int make_queue(sup_group *sg, const sysgi_config *cfg) {
     char name[300];
     snprintf(name, sizeof name, "sysgi-%s", sg->g->name);
     sysgi_httpsys_queue_config qc;
+    sysgi_httpsys_limits limits;
     memset(&qc, 0, sizeof qc);
     qc.urls = (const char *const *)urls;
     qc.url_contexts = ctx;
     qc.n_urls = n;
     qc.name = name;
     qc.inheritable = 1;
+    svc_httpsys_limits_fill(&limits, sysgi_config_server(cfg));
+    qc.limits = &limits;
     qc.log = svc_log;
     rc = sysgi_httpsys_queue_create(&qc, &sg->queue);
   }

@@ -20,6 +20,8 @@
 #define SVC_WORKER_EXIT_CONFIG 1     /* bad arguments or configuration     */
 #define SVC_WORKER_EXIT_LISTEN 2     /* could not receive from the queue   */
 #define SVC_WORKER_EXIT_MAX_REQUESTS 10 /* maximum-requests reached         */
+#define SVC_WORKER_EXIT_UNWIND 11    /* a request's thread did not unwind
+                                        after interrupt-timeout: replaced */
 #define SVC_WORKER_EXIT_STUCK 12     /* requests still running after
                                         graceful-timeout: exited under them */
 #define SVC_WORKER_EXIT_PARENT 13    /* the supervisor went away           */

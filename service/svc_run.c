@@ -215,6 +215,66 @@ sysgi_httpsys_app *svc_httpsys_apps(const sysgi_config *cfg,
   return apps;
 }
 
+void svc_httpsys_limits_fill(sysgi_httpsys_limits *l,
+                             const sysgi_server_settings *s) {
+  memset(l, 0, sizeof *l);
+  l->limit_request_body = (int64_t)s->limit_request_body;
+  l->limit_request_fields = s->limit_request_fields;
+  l->limit_request_field_size = s->limit_request_field_size;
+  l->limit_request_line = s->limit_request_line;
+  l->entity_body_s = s->entity_body_timeout_ms / 1000;
+  l->drain_entity_body_s = s->drain_entity_body_timeout_ms / 1000;
+  l->header_wait_s = s->header_wait_timeout_ms / 1000;
+  l->idle_connection_s = s->idle_connection_timeout_ms / 1000;
+  l->min_send_rate = s->min_send_rate;
+}
+
+void svc_httpsys_config_fill(sysgi_httpsys_config *hc, const sysgi_config *cfg,
+                             const char *group, const sysgi_httpsys_app *apps,
+                             size_t n_apps) {
+  const sysgi_server_settings *s = sysgi_config_server(cfg);
+  const sysgi_group_settings *g =
+      group ? sysgi_config_find_group(cfg, group) : NULL;
+  memset(hc, 0, sizeof *hc);
+  hc->urls = s->listen;
+  hc->n_urls = s->n_listen;
+  hc->apps = apps;
+  hc->n_apps = n_apps;
+  hc->case_sensitive_paths = !s->case_insensitive_paths;
+  hc->threads = g ? g->threads : s->threads;
+  /* More receives posted than requests can be in flight (threads, plus the
+   * connections of a burst): Wine's http.sys hands a newly posted receive
+   * only to the first idle connection, so a request that arrived while no
+   * receive was pending could wait until its client gave up (found by the
+   * e2e suite). Real http.sys queues such requests itself; a receive
+   * buffer is 16 KB. */
+  hc->receives = hc->threads + 16 < 256 ? hc->threads + 16 : 256;
+  hc->max_queued = s->max_queued;
+  /* A worker drains for graceful-timeout (0: at once), the embedded
+   * server for shutdown-timeout. */
+  if (g)
+    hc->shutdown_timeout_ms = g->graceful_timeout_ms ? g->graceful_timeout_ms
+                                                     : 1;
+  else
+    hc->shutdown_timeout_ms = s->shutdown_timeout_ms ? s->shutdown_timeout_ms
+                                                     : 1;
+  /* issue 14: the request limits (the core checks them, in workers as in
+   * the embedded server) and http.sys's timeouts (used only where a server
+   * session is created: embedded; the group queues get them from the
+   * supervisor). */
+  svc_httpsys_limits_fill(&hc->limits, s);
+  /* The apps' own values were resolved by svc_httpsys_apps (a group's
+   * wins); these cover an app left at 0. */
+  hc->request_timeout_ms = g && g->request_timeout_ms ? g->request_timeout_ms
+                                                      : s->request_timeout_ms;
+  hc->interrupt_timeout_ms = g && g->interrupt_timeout_ms
+                                 ? g->interrupt_timeout_ms
+                                 : s->interrupt_timeout_ms;
+  hc->log = svc_log;
+  hc->process_group = g ? g->name : NULL;
+  hc->max_requests = g ? g->maximum_requests : 0;
+}
+
 /* Stops the front end; returns the number of requests still running in
  * the application after the shutdown timeout (their server is then left in
  * place for them). The http.sys front end of this branch always waits
@@ -270,34 +330,8 @@ int svc_run(const sysgi_config *cfg, HANDLE stop_event,
   }
 
   sysgi_httpsys_config hc;
-  memset(&hc, 0, sizeof hc);
-  hc.urls = s->listen;
-  hc.n_urls = s->n_listen;
-  hc.apps = apps;
-  hc.n_apps = n_embedded;
-  hc.case_sensitive_paths = !s->case_insensitive_paths;
-  hc.threads = s->threads;
-  /* More receives posted than requests can be in flight (threads, plus the
-   * connections of a burst): Wine's http.sys hands a newly posted receive
-   * only to the first idle connection, so a request that arrived while no
-   * receive was pending could wait until its client gave up (found by the
-   * e2e suite). Real http.sys queues such requests itself; a receive
-   * buffer is 16 KB. */
-  hc.receives = s->threads + 16 < 256 ? s->threads + 16 : 256;
-  hc.max_queued = s->max_queued;
-  hc.shutdown_timeout_ms = s->shutdown_timeout_ms ? s->shutdown_timeout_ms : 1;
+  svc_httpsys_config_fill(&hc, cfg, NULL, apps, n_embedded);
   hc.handle = python_ok ? sysgi_handle : handle_without_python;
-  /* issue 14: the request limits and http.sys's timeouts */
-  hc.limits.limit_request_body = (int64_t)s->limit_request_body;
-  hc.limits.limit_request_fields = s->limit_request_fields;
-  hc.limits.limit_request_field_size = s->limit_request_field_size;
-  hc.limits.limit_request_line = s->limit_request_line;
-  hc.limits.entity_body_s = s->entity_body_timeout_ms / 1000;
-  hc.limits.drain_entity_body_s = s->drain_entity_body_timeout_ms / 1000;
-  hc.limits.header_wait_s = s->header_wait_timeout_ms / 1000;
-  hc.limits.idle_connection_s = s->idle_connection_timeout_ms / 1000;
-  hc.limits.min_send_rate = s->min_send_rate;
-  hc.log = svc_log;
   if (!python_ok && hc.n_apps == 0) {
     /* Without Python every URL answers 503 (the cause logged at start),
      * also before any application is configured: the missing Python is

@@ -54,4 +54,17 @@ void svc_import_scripts(const sysgi_config *cfg, const char *group,
 sysgi_httpsys_app *svc_httpsys_apps(const sysgi_config *cfg, const char *group,
                                      size_t *n);
 
+/* The http.sys timeouts and request limits of the model's [server]. */
+void svc_httpsys_limits_fill(sysgi_httpsys_limits *l,
+                             const sysgi_server_settings *s);
+/* The front end's configuration shared by the embedded server (group NULL)
+ * and a process-group worker (group: its name): listen URLs, the apps
+ * (copied by sysgi_httpsys_start), threads, receives, drain timeout
+ * (shutdown-timeout; a group's graceful-timeout), the limits, the request
+ * timeouts (a group's own value wins) and the log. The caller adds what
+ * is its own: handle, queue, on_stuck. */
+void svc_httpsys_config_fill(sysgi_httpsys_config *hc, const sysgi_config *cfg,
+                             const char *group, const sysgi_httpsys_app *apps,
+                             size_t n_apps);
+
 #endif /* SYSGI_SVC_RUN_H */

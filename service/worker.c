@@ -7,8 +7,9 @@
  * registry), applies the group's options before Python starts (lang,
  * locale, python-home, which may be a venv, python-path), imports the
  * group's scripts, receives from the group's queue until its stop event
- * is set or maximum-requests is reached, drains (graceful-timeout) and
- * exits with a code that says why (supervisor.h).
+ * is set, maximum-requests is reached or a request's thread did not
+ * unwind after its interrupt-timeout, drains (graceful-timeout) and exits
+ * with a code that says why (supervisor.h).
  */
 #include <winsock2.h>
 #include <windows.h>
@@ -31,6 +32,16 @@
 static HANDLE arg_handle(const wchar_t *v) {
   HANDLE h = NULL;
   return svc_handle_parse(v, &h) == 0 ? h : NULL;
+}
+
+/* How many requests the watchdog reported stuck (for the log line). */
+static volatile LONG stuck_n;
+
+/* The watchdog's report (on its thread, timeout.c): it must not stop the
+ * server itself, so the main loop is woken to drain. */
+static void on_stuck(void *ctx, unsigned n_stuck) {
+  InterlockedExchange(&stuck_n, (LONG)n_stuck);
+  SetEvent((HANDLE)ctx);
 }
 
 int svc_cmd_worker(int argc, wchar_t **argv) {
@@ -98,20 +109,13 @@ int svc_cmd_worker(int argc, wchar_t **argv) {
   size_t n_apps = 0;
   sysgi_httpsys_app *apps = svc_httpsys_apps(cfg, group, &n_apps);
   sysgi_httpsys_config hc;
-  memset(&hc, 0, sizeof hc);
-  hc.urls = s->listen;
-  hc.n_urls = s->n_listen;
-  hc.apps = apps;
-  hc.n_apps = n_apps;
-  hc.case_sensitive_paths = !s->case_insensitive_paths;
-  hc.threads = g->threads;
-  hc.receives = g->threads + 16 < 256 ? g->threads + 16 : 256;
-  hc.max_queued = s->max_queued;
-  hc.shutdown_timeout_ms = g->graceful_timeout_ms ? g->graceful_timeout_ms : 1;
-  hc.log = svc_log;
+  svc_httpsys_config_fill(&hc, cfg, group, apps, n_apps);
   hc.queue = queue;
-  hc.process_group = g->name;
-  hc.max_requests = g->maximum_requests;
+  HANDLE stuck_ev = CreateEventW(NULL, TRUE, FALSE, NULL);
+  if (stuck_ev) {
+    hc.on_stuck = on_stuck;
+    hc.on_stuck_ctx = stuck_ev;
+  } /* else the server logs stuck threads, and the worker keeps them */
   sysgi_httpsys *srv = NULL;
   int rc = apps ? sysgi_httpsys_start(&hc, &srv) : SYSGI_E_NOMEM;
   free(apps);
@@ -126,8 +130,30 @@ int svc_cmd_worker(int argc, wchar_t **argv) {
            "threads)", (unsigned long)pid, group, g->threads);
 
   int code = SVC_WORKER_EXIT_STOP;
+  HANDLE waits[2] = {stop, stuck_ev};
   for (;;) {
-    if (WaitForSingleObject(stop, 100) != WAIT_TIMEOUT)
+    DWORD w = WaitForMultipleObjects(stuck_ev ? 2 : 1, waits, FALSE, 100);
+    if (w == WAIT_OBJECT_0 + 1) {
+      /* mod_wsgi restarts a daemon process whose request did not unwind:
+       * a thread lost in a blocking call is never coming back, and each
+       * costs a pool thread. Drain (the other requests finish, within
+       * graceful-timeout) and exit; the supervisor starts a new worker. */
+      svc_logf(SYSGI_LOG_ERR, "worker pid %lu of group %s: %ld thread(s) "
+               "did not unwind after interrupt-timeout: draining and "
+               "exiting (code %d) to be replaced", (unsigned long)pid, group,
+               (long)InterlockedCompareExchange(&stuck_n, 0, 0),
+               SVC_WORKER_EXIT_UNWIND);
+      /* The stuck thread still runs, so the stop cannot end cleanly: the
+       * cause is the exit code, not what the stop returns. */
+      int left = sysgi_httpsys_stop(srv);
+      svc_logf(SYSGI_LOG_ERR, "worker pid %lu of group %s: drained (%d "
+               "request(s) left running): exiting (code %d)",
+               (unsigned long)pid, group, left > 0 ? left : 0,
+               SVC_WORKER_EXIT_UNWIND);
+      fflush(NULL);
+      ExitProcess(SVC_WORKER_EXIT_UNWIND);
+    }
+    if (w != WAIT_TIMEOUT)
       break;
     unsigned long long served = 0;
     sysgi_httpsys_counts(srv, NULL, &served);

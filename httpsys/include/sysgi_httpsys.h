@@ -160,6 +160,10 @@ typedef struct sysgi_httpsys_queue_config {
    * Windows 10+ can open it with sysgi_httpsys_queue_open. */
   const char *name;
   int inheritable; /* the handle can be inherited by a worker process */
+  /* Added for issue 10: the http.sys timeouts of the queue's session
+   * (entity_body_s ... min_send_rate; the request limits are the workers'
+   * business). NULL or all 0: http.sys's defaults. */
+  const sysgi_httpsys_limits *limits;
   sysgi_log_fn log;
   void *log_ctx;
 } sysgi_httpsys_queue_config;

@@ -80,6 +80,15 @@ int sysgi_httpsys_queue_create(const sysgi_httpsys_queue_config *qc,
     what = "HttpCreateServerSession";
     rc = HttpCreateServerSession(v2, &q->session, 0);
   }
+  if (rc == NO_ERROR && qc->limits) {
+    /* As the embedded server's session (limits.c): the group's URLs
+     * inherit them. A refusal (Wine) is a warning, not a failure. */
+    char who[300];
+    snprintf(who, sizeof who, "process-group queue %s: ",
+             qc->name ? qc->name : "(unnamed)");
+    hs_limits_session_timeouts(q->session, qc->limits, qc->log, qc->log_ctx,
+                               who);
+  }
   if (rc == NO_ERROR) {
     SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, qc->inheritable ? TRUE : FALSE};
     wchar_t *name = qc->name ? wide(qc->name) : NULL;

@@ -157,6 +157,12 @@ struct sysgi_httpsys {
 /* Sets the configured http.sys timeouts on the server session. A refusal
  * (Wine's error 120) is one warning naming the property, not an error. */
 void hs_limits_set_timeouts(struct sysgi_httpsys *srv);
+/* The same on any server session (the controller's queues, controller.c):
+ * `who` prefixes the log line ("" or "process-group queue NAME: "). */
+void hs_limits_session_timeouts(HTTP_SERVER_SESSION_ID session,
+                                const sysgi_httpsys_limits *l,
+                                sysgi_log_fn log, void *log_ctx,
+                                const char *who);
 /* Copies the request limits of `app` and the server into `r`. */
 void hs_limits_apply(struct sysgi_httpsys *srv, const hs_app *app,
                      sysgi_request *r);

@@ -14,8 +14,26 @@
  */
 #include "hs.h"
 
-void hs_limits_set_timeouts(sysgi_httpsys *srv) {
-  const sysgi_httpsys_limits *l = &srv->cfg.limits;
+#include <stdarg.h>
+#include <stdio.h>
+
+/* Logs through the server's or the controller's log callback. */
+static void tlog(sysgi_log_fn log, void *ctx, int level, const char *fmt,
+                 ...) {
+  char msg[1024];
+  va_list ap;
+  if (!log)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  log(ctx, level, msg);
+}
+
+void hs_limits_session_timeouts(HTTP_SERVER_SESSION_ID session,
+                                const sysgi_httpsys_limits *l,
+                                sysgi_log_fn log, void *log_ctx,
+                                const char *who) {
   if (!l->entity_body_s && !l->drain_entity_body_s && !l->header_wait_s &&
       !l->idle_connection_s && !l->min_send_rate)
     return;
@@ -29,23 +47,30 @@ void hs_limits_set_timeouts(sysgi_httpsys *srv) {
   t.IdleConnection = (USHORT)(l->idle_connection_s > 65535
                                   ? 65535 : l->idle_connection_s);
   t.MinSendRate = l->min_send_rate;
-  ULONG rc = HttpSetServerSessionProperty(srv->session,
+  ULONG rc = HttpSetServerSessionProperty(session,
                                           HttpServerTimeoutsProperty, &t,
                                           sizeof t);
   if (rc == NO_ERROR) {
-    hs_log(srv, SYSGI_LOG_DEBUG, "http.sys timeouts set: entity-body %us, "
-           "drain-entity-body %us, header-wait %us, idle-connection %us, "
-           "min-send-rate %u bytes/s (0: http.sys's default)",
-           (unsigned)t.EntityBody, (unsigned)t.DrainEntityBody,
-           (unsigned)t.HeaderWait, (unsigned)t.IdleConnection,
-           (unsigned)t.MinSendRate);
+    tlog(log, log_ctx, SYSGI_LOG_DEBUG, "%shttp.sys timeouts set: "
+         "entity-body %us, drain-entity-body %us, header-wait %us, "
+         "idle-connection %us, min-send-rate %u bytes/s (0: http.sys's "
+         "default)", who, (unsigned)t.EntityBody,
+         (unsigned)t.DrainEntityBody, (unsigned)t.HeaderWait,
+         (unsigned)t.IdleConnection, (unsigned)t.MinSendRate);
     return;
   }
-  hs_log(srv, SYSGI_LOG_WARN, "http.sys refused HttpServerTimeoutsProperty "
-         "(error %lu%s): entity-body-timeout, drain-entity-body-timeout, "
-         "header-wait-timeout, idle-connection-timeout and min-send-rate "
-         "keep http.sys's defaults", (unsigned long)rc,
-         rc == ERROR_CALL_NOT_IMPLEMENTED ? ", not implemented" : "");
+  tlog(log, log_ctx, SYSGI_LOG_WARN, "%shttp.sys refused "
+       "HttpServerTimeoutsProperty (error %lu%s): entity-body-timeout, "
+       "drain-entity-body-timeout, header-wait-timeout, "
+       "idle-connection-timeout and min-send-rate keep http.sys's defaults",
+       who, (unsigned long)rc,
+       rc == ERROR_CALL_NOT_IMPLEMENTED ? ", not implemented" : "");
+}
+
+void hs_limits_set_timeouts(sysgi_httpsys *srv) {
+  hs_limits_session_timeouts(srv->session,
+                             &srv->cfg.limits, srv->cfg.log,
+                             srv->cfg.log_ctx, "");
 }
 
 void hs_limits_apply(sysgi_httpsys *srv, const hs_app *app,

@@ -8,6 +8,8 @@ and four groups, each with its own workers (`sysgi.exe worker`):
   gb: 1 worker,  venv B (pkg 2.0)
   gm: 1 worker,  memory-limit low enough that an allocating app crosses 90%
   gq: 1 worker,  maximum-requests 5
+  gt: 1 worker,  request-timeout/interrupt-timeout 2 s, its app with
+      limit-request-body 1000 (and [server] limit-request-fields 40)
 Order matters little; each test reads pids from the responses.
 """
 import json
@@ -86,6 +88,10 @@ class Server:
                                          % (pattern, self.output()))
                 self.cond.wait(left)
 
+    def since(self, mark):
+        with self.cond:
+            return "\n".join(l for l in self.lines[mark:] if l is not None)
+
     def mark(self):
         with self.cond:
             return len(self.lines)
@@ -129,6 +135,33 @@ def application(environ, start_response):
 '''
 
 
+# The gt group's app: a request that overruns request-timeout and unwinds
+# (a loop of short sleeps), one whose thread never unwinds (it swallows
+# the RequestTimeout), one that reads its body.
+TAPP = '''\
+import json, os, time
+
+def application(environ, start_response):
+    path, t0 = environ["PATH_INFO"], time.monotonic()
+    if path == "/slow":
+        while time.monotonic() - t0 < 60:
+            time.sleep(0.05)
+    elif path == "/stuck":
+        while time.monotonic() - t0 < 600:
+            try:
+                time.sleep(0.05)
+            except BaseException:
+                pass
+    elif path == "/body":
+        environ["wsgi.input"].read()
+    body = json.dumps({"pid": os.getpid()}).encode()
+    start_response("200 OK", [("Content-Type", "application/json"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+'''
+N_WORKERS = 6
+
+
 @pytest.fixture(scope="module")
 def winpy():
     if not os.path.exists(os.path.join(WINPY, "python311.dll")):
@@ -150,13 +183,13 @@ def make_venv(env, winpy, d, version):
 
 
 def start(env, ini):
-    """sysgi serve --config INI, once its 5 workers are receiving."""
+    """sysgi serve --config INI, once its N_WORKERS workers are receiving."""
     s = Server(env, ["serve", "--config", winpath(ini)],
                ini.parent / "server.log")
     try:
-        s.wait_re(r"sysgi: serving 5 applications")
+        s.wait_re(r"sysgi: serving 6 applications")
         deadline = time.monotonic() + START_TIMEOUT
-        while s.output().count(": receiving (") < 5:
+        while s.output().count(": receiving (") < N_WORKERS:
             assert s.proc.poll() is None and time.monotonic() < deadline, \
                 s.output()
             time.sleep(0.5)
@@ -173,6 +206,7 @@ def server(wine, winpy, tmp_path_factory):
     make_venv(wine, winpy, d / "venv-b", "2.0")
     for name in ("root", "a", "b", "m", "q"):
         (d / ("%s.py" % name)).write_text(APP % {"alloc": 120 * 1024 * 1024})
+    (d / "t.py").write_text(TAPP)
     port = free_port()
     ini = d / "sysgi.ini"
     ini.write_text(
@@ -182,12 +216,16 @@ def server(wine, winpy, tmp_path_factory):
         "threads = 4\n"
         "log-level = debug\n"
         "dont-write-bytecode = on\n"
+        "limit-request-fields = 40\n"
+        "entity-body-timeout = 60\n"
         "\n"
         "[app:/]\nscript = root.py\n\n"
         "[app:/a]\nscript = a.py\nprocess-group = ga\n\n"
         "[app:/b]\nscript = b.py\nprocess-group = gb\n\n"
         "[app:/m]\nscript = m.py\nprocess-group = gm\n\n"
         "[app:/q]\nscript = q.py\nprocess-group = gq\n\n"
+        "[app:/t]\nscript = t.py\nprocess-group = gt\n"
+        "limit-request-body = 1000\n\n"
         "[process-group:ga]\nprocesses = 2\nthreads = 4\n"
         "python-home = %(va)s\nlang = de_DE.UTF-8\nlocale = de_DE.UTF-8\n"
         "graceful-timeout = 10\n\n"
@@ -196,7 +234,9 @@ def server(wine, winpy, tmp_path_factory):
         "[process-group:gm]\nprocesses = 1\nthreads = 2\n"
         "memory-limit = %(mem)d\nvirtual-memory-limit = 2G\n\n"
         "[process-group:gq]\nprocesses = 1\nthreads = 2\n"
-        "maximum-requests = 5\n"
+        "maximum-requests = 5\n\n"
+        "[process-group:gt]\nprocesses = 1\nthreads = 2\n"
+        "request-timeout = 2\ninterrupt-timeout = 2\ngraceful-timeout = 2\n"
         % {"port": port, "py": winpath(winpy), "va": winpath(d / "venv-a"),
            "vb": winpath(d / "venv-b"), "mem": MEMORY_LIMIT})
     s = start(wine, ini)
@@ -278,6 +318,89 @@ def test_job_limits_read_back(server):
     assert back in (("on",) + asked, ("off", 0, 0)), back
     m = re.search(rx % "ga", out)
     assert m and (int(m.group(1)), int(m.group(2))) == (0, 0), out
+
+
+def test_group_worker_applies_the_limits(server):
+    """The server's header limits and the app's limit-request-body hold in
+    a group worker as in the embedded server (the worker's own answer: its
+    log line), and the group's queue got [server]'s http.sys timeouts."""
+    pid = get(server.base + "/t/")["pid"]
+    mark = server.mark()
+    r = SESSION.post(server.base + "/t/body", data=b"x" * 2000,
+                     timeout=TIMEOUT)
+    assert r.status_code == 413, (r.status_code, r.text)
+    server.wait_re(r"\[gt %d\]: .*request body of 2000 bytes \(Content-Length\)"
+                   r" is larger than limit-request-body 1000: 413" % pid,
+                   timeout=60, start=mark)
+    # A body under the limit reaches the app.
+    r = SESSION.post(server.base + "/t/body", data=b"x" * 500, timeout=TIMEOUT)
+    assert r.status_code == 200 and r.json()["pid"] == pid, r.text
+    many = {"X-Field-%d" % i: "v" for i in range(50)}
+    r = SESSION.get(server.base + "/t/", headers=many, timeout=TIMEOUT)
+    assert r.status_code == 431, (r.status_code, r.text)
+    server.wait_re(r"\[gt %d\]: .*request header fields are more than "
+                   r"limit-request-fields 40: 431" % pid, timeout=60,
+                   start=mark)
+    r = SESSION.get(server.base + "/", headers=many, timeout=TIMEOUT)
+    assert r.status_code == 431, "embedded: %d" % r.status_code
+    assert get(server.base + "/t/")["pid"] == pid
+    # Wine's http.sys refuses the property (error 120); Windows sets it.
+    assert re.search(r"process-group queue sysgi-gt: http.sys (refused "
+                     r"HttpServerTimeoutsProperty|timeouts set: entity-body "
+                     r"60s)", server.output()), server.output()
+
+
+def test_request_timeout_in_a_group_gets_504_and_the_worker_serves_on(server):
+    pid = get(server.base + "/t/")["pid"]
+    mark = server.mark()
+    r = SESSION.get(server.base + "/t/slow", timeout=TIMEOUT)
+    assert r.status_code == 504, (r.status_code, r.text)
+    server.wait_re(r"\[gt %d\]: .*request timeout: GET /t/slow .* answered "
+                   r"504" % pid, timeout=60, start=mark)
+    # The thread went back to the pool: the same worker answers, twice (it
+    # has two threads).
+    assert get(server.base + "/t/")["pid"] == pid
+    assert get(server.base + "/t/")["pid"] == pid
+    assert "did not unwind" not in server.since(mark)
+
+
+def test_a_thread_that_never_unwinds_gets_its_worker_replaced(server):
+    """/t/stuck swallows its RequestTimeout: after interrupt-timeout the
+    worker drains, exits with code 11 and the supervisor starts another,
+    which serves. The stuck request itself is never answered (its worker
+    exits under it), so it runs on its own connection in a thread."""
+    pid = get(server.base + "/t/")["pid"]
+    mark = server.mark()
+    stuck = []
+
+    def call():
+        s = requests.Session()
+        try:
+            stuck.append(s.get(server.base + "/t/stuck",
+                               timeout=TIMEOUT).status_code)
+        except requests.RequestException as e:
+            stuck.append(repr(e))
+        finally:
+            s.close()
+
+    t = threading.Thread(target=call, daemon=True)
+    t.start()
+    server.wait_re(r"worker pid %d of group gt: 1 thread\(s\) did not unwind "
+                   r"after interrupt-timeout: draining and exiting \(code 11\)"
+                   % pid, timeout=120, start=mark)
+    server.wait_re(r"process group gt: worker pid %d exited with code 11 "
+                   r"\(a request did not unwind after interrupt-timeout\)"
+                   % pid, timeout=120, start=mark)
+    m = server.wait_re(r"process group gt: worker pid (\d+) started "
+                       r"\(restart\)", timeout=120, start=mark)
+    new = int(m.group(1))
+    assert new != pid
+    server.wait_re(r"worker pid %d of group gt: receiving" % new,
+                   timeout=START_TIMEOUT, start=mark)
+    assert get(server.base + "/t/")["pid"] == new
+    # Nothing answered the stuck request with a 200 (its client may still
+    # wait: the request stays in Wine's http.sys until the client leaves).
+    assert 200 not in stuck, stuck
 
 
 def test_recycle_under_load_loses_no_request(server):
