@@ -16,7 +16,7 @@ typedef uint32_t ULONG, DWORD;
 typedef int32_t LONG;
 typedef int BOOL;
 typedef uint64_t ULONGLONG;
-typedef int64_t LONGLONG;
+typedef int64_t LONGLONG, LONG64;
 typedef void *PVOID, *HANDLE;
 typedef const char *PCSTR;
 typedef const uint16_t *PCWSTR;
