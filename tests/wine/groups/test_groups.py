@@ -15,7 +15,6 @@ Order matters little; each test reads pids from the responses.
 import json
 import os
 import re
-import signal
 import subprocess
 import threading
 import time
@@ -24,6 +23,7 @@ import pytest
 import requests
 
 from conftest import free_port
+from piped_server import Server as PipedServer
 
 SYSGI = os.environ.get("SYSGI_EXE", "")
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -39,72 +39,9 @@ def winpath(p):
     return "Z:" + str(p).replace("/", "\\")
 
 
-class Server:
-    """sysgi.exe (and its workers, which inherit its pipes) with stdout and
-    stderr on one pipe, read by a thread."""
-
-    def __init__(self, env, args, log):
-        self.proc = subprocess.Popen(["wine", SYSGI] + args, env=env,
-                                     stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        # A copy of every line as it comes (the pipe stays the process's
-        # output): what a hung test was doing can be read while it runs.
-        self.log = open(log, "a", encoding="utf-8")
-        self.lines = []
-        self.cond = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for raw in self.proc.stdout:
-            line = raw.decode("utf-8", "replace").rstrip()
-            self.log.write(line + "\n")
-            self.log.flush()
-            with self.cond:
-                self.lines.append(line)
-                self.cond.notify_all()
-        with self.cond:
-            self.lines.append(None)
-            self.cond.notify_all()
-
-    def output(self):
-        with self.cond:
-            return "\n".join(l for l in self.lines if l is not None)
-
-    def wait_re(self, pattern, timeout=START_TIMEOUT, start=0):
-        """The first match of `pattern` in a line from index `start`."""
-        deadline = time.monotonic() + timeout
-        rx = re.compile(pattern)
-        with self.cond:
-            while True:
-                for line in self.lines[start:]:
-                    if line is not None:
-                        m = rx.search(line)
-                        if m:
-                            return m
-                left = deadline - time.monotonic()
-                if None in self.lines or left <= 0:
-                    raise AssertionError("no %r; output:\n%s"
-                                         % (pattern, self.output()))
-                self.cond.wait(left)
-
-    def since(self, mark):
-        with self.cond:
-            return "\n".join(l for l in self.lines[mark:] if l is not None)
-
-    def mark(self):
-        with self.cond:
-            return len(self.lines)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=TIMEOUT)
-        return self.proc.returncode
+def Server(env, args, log=None):
+    return PipedServer(SYSGI, env, args, log, timeout=TIMEOUT,
+                       wait_timeout=START_TIMEOUT)
 
 
 APP = '''\
@@ -147,9 +84,13 @@ def application(environ, start_response):
         while time.monotonic() - t0 < 60:
             time.sleep(0.05)
     elif path == "/stuck":
-        while time.monotonic() - t0 < 600:
+        # RequestTimeout lands wherever the thread runs next: in the loop's
+        # condition as often as in the sleep, so the try holds the loop.
+        while True:
             try:
-                time.sleep(0.05)
+                while time.monotonic() - t0 < 600:
+                    time.sleep(0.05)
+                break
             except BaseException:
                 pass
     elif path == "/body":
