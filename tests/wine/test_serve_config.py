@@ -11,14 +11,13 @@ program that starts Python must have stdout and stderr on pipes (WINE.md).
 import json
 import os
 import signal
-import subprocess
-import threading
 import time
 
 import pytest
 import requests
 
 from conftest import free_port
+from piped_server import Server as PipedServer
 
 SYSGI = os.environ.get("SYSGI_EXE", "")
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
@@ -33,53 +32,9 @@ def winpath(p):
     return "Z:" + str(p).replace("/", "\\")
 
 
-class Server:
-    """sysgi.exe with stdout and stderr on one pipe, read by a thread."""
-
-    def __init__(self, env, args):
-        self.proc = subprocess.Popen(["wine", SYSGI] + args, env=env,
-                                     stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        self.lines = []
-        self.cond = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for raw in self.proc.stdout:
-            with self.cond:
-                self.lines.append(raw.decode("utf-8", "replace").rstrip())
-                self.cond.notify_all()
-        with self.cond:
-            self.lines.append(None)
-            self.cond.notify_all()
-
-    def output(self):
-        with self.cond:
-            return "\n".join(l for l in self.lines if l is not None)
-
-    def wait_line(self, prefix, timeout=START_TIMEOUT):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for line in self.lines:
-                    if line is not None and line.startswith(prefix):
-                        return line
-                left = deadline - time.monotonic()
-                if None in self.lines or left <= 0:
-                    raise AssertionError("no %r; output:\n%s"
-                                         % (prefix, self.output()))
-                self.cond.wait(left)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=TIMEOUT)
-        return self.proc.returncode
+def Server(env, args):
+    return PipedServer(SYSGI, env, args, timeout=TIMEOUT,
+                       wait_timeout=START_TIMEOUT)
 
 
 APP = '''\
