@@ -33,7 +33,7 @@ def srv(request, wine, tmp_path_factory):
 
 
 def get(s, path, **kw):
-    return requests.get(s.url(path), timeout=TIMEOUT, **kw)
+    return s.get(path, **kw)  # on Wine's http.sys, resent if never accepted
 
 
 def wait_log(s, *needles):
