@@ -8,6 +8,7 @@ the fixture tarball cpython-3.11-win-amd64.tar.xz, unpacked once into
 <checkout>/.deps/winpy/ (file times kept: its .pyc are timestamp-based).
 """
 import fcntl
+import http.cookiejar
 import os
 import shutil
 import signal
@@ -142,19 +143,24 @@ class Serve:
         return self.p.stderr()
 
     def request(self, method, path, session=None, **kw):
-        """One request, through `session` or on a fresh connection.
+        """One request, through `session`, else (our stand-in) on a fresh
+        connection or (Wine's) over this server's keep-alive connection.
 
-        Wine's own http.sys now and then never accepts a fresh TCP
-        connection: it stays in the listener's accept queue, unread, while
-        sysgi has every receive posted (README, "Wine's own http.sys").
-        On that stand-in only, a request not answered within ACCEPT_WAIT
-        seconds is sent once more on a new connection, and only when the
-        accept queue proves that Wine left a connection unaccepted: the
-        server never saw it, so resending is safe and says nothing about
-        sysgi. Any other timeout fails the test, as on our stand-in."""
-        send = getattr(session or requests, method)
+        Wine's own http.sys now and then stops accepting fresh TCP
+        connections: they stay in the listener's accept queue, unread,
+        while sysgi has every receive posted (README, "Wine's own
+        http.sys"), and later ones with them. So on that stand-in a request
+        without a session goes over one kept-alive connection (a session
+        that keeps no cookies, so each such request is still a stranger to
+        the app), and a request not answered within ACCEPT_WAIT seconds is
+        sent once more on a new connection, only when the accept queue
+        proves that Wine left a connection unaccepted: the server never
+        saw it, so resending is safe and says nothing about sysgi. Any
+        other timeout fails the test, as on our stand-in."""
         if self.kind != "wine":
+            send = getattr(session or requests, method)
             return send(self.url(path), timeout=TIMEOUT, **kw)
+        send = getattr(session or self._kept_alive(), method)
         try:
             return send(self.url(path), timeout=ACCEPT_WAIT, **kw)
         except requests.exceptions.ReadTimeout:
@@ -163,6 +169,13 @@ class Serve:
             print("Wine's http.sys left a connection to port %d unaccepted; "
                   "%s %s sent again" % (self.port, method.upper(), path))
             return send(self.url(path), timeout=TIMEOUT, **kw)
+
+    def _kept_alive(self):
+        if getattr(self, "_session", None) is None:
+            self._session = requests.Session()
+            self._session.cookies.set_policy(
+                http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        return self._session
 
     def get(self, path, session=None, **kw):
         return self.request("get", path, session, **kw)
@@ -187,6 +200,8 @@ class Serve:
     def stop(self):
         """Stops the server with Ctrl-C, asserts a clean exit (code 0, no
         crash) and a clean stand-in log."""
+        if getattr(self, "_session", None) is not None:
+            self._session.close()
         try:
             if self.running():
                 rc = self.interrupt()
