@@ -27,6 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as bench  # noqa: E402  (bench/run.py: the servers and content)
+from icount import ab_cmd  # noqa: E402  (bench/icount.py: the ab command line)
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -98,13 +99,7 @@ def task_stats(pid):
 
 
 def ab(port, app, n, c, work):
-    cmd = ["ab", "-q", "-k", "-n", str(n), "-c", str(c)]
-    if "post" in app:
-        body = os.path.join(work, "post.bin")
-        if not os.path.exists(body):
-            with open(body, "wb") as f:
-                f.write(b"x" * app["post"])
-        cmd += ["-p", body, "-T", "application/octet-stream"]
+    cmd = ab_cmd(app, work, n, c)
     cmd.append("http://127.0.0.1:%d%s" % (port, app["url"]))
     t0 = time.monotonic()
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)

@@ -125,8 +125,10 @@ def module_split(server, by_ob, by_fl):
 
 # ---- one server under callgrind -------------------------------------------
 
-def ab_cmd(app, work, n):
-    cmd = ["ab", "-q", "-k", "-c", "1", "-n", str(n)]
+def ab_cmd(app, work, n, c=1):
+    """ab with keep-alive, n requests, c at a time, the app's POST body
+    (written once into `work`) when it has one; the URL is the caller's."""
+    cmd = ["ab", "-q", "-k", "-c", str(c), "-n", str(n)]
     if "post" in app:
         body = os.path.join(work, "post.body")
         if not os.path.exists(body):
