@@ -8,8 +8,8 @@ import os
 import socket
 
 import pytest
-import requests
 
+import wine_http
 from conftest import WineProcess, free_port
 
 ECHO = os.environ.get("SYSGI_ECHO_SERVER", "")
@@ -31,9 +31,13 @@ def start(wine, tmp_path, apps, extra=None, hosts=("127.0.0.1",)):
     return p, ["http://127.0.0.1:%d" % port for port in ports]
 
 
+# One kept-alive connection per server: Wine's http.sys now and then leaves
+# a fresh connection unaccepted (wine_http).
+SESSION = wine_http.kept_alive_session()
+
+
 def get(url, **kw):
-    r = requests.get(url, timeout=TIMEOUT, **kw)
-    return r
+    return wine_http.request("get", url, SESSION, accept_wait=TIMEOUT, **kw)
 
 
 APPS = [

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from conftest import free_port
+import wine_http
 from piped_server import Server as PipedServer
 
 SYSGI = os.environ.get("SYSGI_EXE", "")
@@ -108,8 +109,11 @@ def two_apps(wine, winpy, site):
     s.stop()
 
 
+SESSION = wine_http.kept_alive_session()  # see wine_http
+
+
 def get(url, **kw):
-    r = requests.get(url, timeout=TIMEOUT, **kw)
+    r = wine_http.request("get", url, SESSION, accept_wait=TIMEOUT, **kw)
     assert r.status_code == 200, (url, r.status_code, r.text)
     return r.json()
 
@@ -172,7 +176,8 @@ def test_serve_app_with_generic_flags(wine, winpy, site):
         assert j["app"] == "api" and j["group"] == "flags-group"
         assert (j["script_name"], j["path_info"]) == ("/svc", "/a")
         assert j["authorization"] == "Bearer t"
-        r = requests.get(base + "/elsewhere", timeout=TIMEOUT)
+        r = wine_http.request("get", base + "/elsewhere", SESSION,
+                              accept_wait=TIMEOUT)
         assert r.status_code == 404
     finally:
         assert s.stop() == 0

@@ -8,7 +8,6 @@ the fixture tarball cpython-3.11-win-amd64.tar.xz, unpacked once into
 <checkout>/.deps/winpy/ (file times kept: its .pyc are timestamp-based).
 """
 import fcntl
-import http.cookiejar
 import os
 import shutil
 import signal
@@ -23,6 +22,8 @@ import requests
 from conftest import WineProcess, free_port  # tests/wine/conftest.py
 
 from conftest import check_httpapi_log, stand_in_env  # the stand-ins
+import wine_http  # tests/wine/wine_http.py
+from wine_http import unaccepted_connections  # noqa: F401 (test_support)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHECKOUT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -34,8 +35,8 @@ TIMEOUT = 120          # seconds per HTTP request: Wine under load is slow
 START_TIMEOUT = 300    # first request imports Flask/Django under Wine
 STAND_INS = ["wine", "ours"]
 # How long a request on Wine's own http.sys waits before the test looks
-# whether Wine ever accepted its connection (Serve.request).
-ACCEPT_WAIT = 60
+# whether Wine ever accepted its connection (Serve.request, wine_http).
+ACCEPT_WAIT = wine_http.ACCEPT_WAIT
 
 NOT_RUN = ("the Windows end-to-end suite (tests/wine/e2e) did not run: ")
 
@@ -146,35 +147,20 @@ class Serve:
         """One request, through `session`, else (our stand-in) on a fresh
         connection or (Wine's) over this server's keep-alive connection.
 
-        Wine's own http.sys now and then stops accepting fresh TCP
-        connections: they stay in the listener's accept queue, unread,
-        while sysgi has every receive posted (README, "Wine's own
-        http.sys"), and later ones with them. So on that stand-in a request
-        without a session goes over one kept-alive connection (a session
-        that keeps no cookies, so each such request is still a stranger to
-        the app), and a request not answered within ACCEPT_WAIT seconds is
-        sent once more on a new connection, only when the accept queue
-        proves that Wine left a connection unaccepted: the server never
-        saw it, so resending is safe and says nothing about sysgi. Any
-        other timeout fails the test, as on our stand-in."""
+        On Wine's, a request is sent once more only when Wine left its
+        connection unaccepted (wine_http.request); any other timeout fails
+        the test, as on our stand-in."""
         if self.kind != "wine":
             send = getattr(session or requests, method)
             return send(self.url(path), timeout=TIMEOUT, **kw)
-        send = getattr(session or self._kept_alive(), method)
-        try:
-            return send(self.url(path), timeout=ACCEPT_WAIT, **kw)
-        except requests.exceptions.ReadTimeout:
-            if not unaccepted_connections(self.port):
-                raise
-            print("Wine's http.sys left a connection to port %d unaccepted; "
-                  "%s %s sent again" % (self.port, method.upper(), path))
-            return send(self.url(path), timeout=TIMEOUT, **kw)
+        return wine_http.request(method, self.url(path),
+                                 session or self._kept_alive(),
+                                 accept_wait=ACCEPT_WAIT, timeout=TIMEOUT,
+                                 **kw)
 
     def _kept_alive(self):
         if getattr(self, "_session", None) is None:
-            self._session = requests.Session()
-            self._session.cookies.set_policy(
-                http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+            self._session = wine_http.kept_alive_session()
         return self._session
 
     def get(self, path, session=None, **kw):
@@ -210,25 +196,6 @@ class Serve:
         finally:
             self.p.stop()
         check_log(self.stand_env)
-
-
-def unaccepted_connections(port):
-    """How many connections to 127.0.0.1:port wait in the kernel's accept
-    queue: /proc/net/tcp's rx_queue of a LISTEN socket is its accept
-    backlog. Read there, not with ss, so no package is needed."""
-    total = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                rows = f.read().splitlines()[1:]
-        except OSError:
-            continue
-        for row in rows:
-            cols = row.split()
-            local, state, queues = cols[1], cols[3], cols[4]
-            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
-                total += int(queues.split(":")[1], 16)
-    return total
 
 
 def run_python(wine, args, cwd=None, extra_env=None, timeout=600, home=None):

@@ -23,6 +23,7 @@ import pytest
 import requests
 
 from conftest import free_port
+import wine_http
 from piped_server import Server as PipedServer
 
 SYSGI = os.environ.get("SYSGI_EXE", "")
@@ -189,20 +190,14 @@ def server(wine, winpy, tmp_path_factory):
 
 
 # One keep-alive connection for the module's requests, not one connection
-# per request. Wine's http.sys (dlls/http.sys/http.c) accepts connections
-# only from its request thread's event loop, and under Wine 8 an FD_ACCEPT
-# can be lost: a connection then sits in the listening socket's backlog,
-# never accepted (measured: `ss` shows the LISTEN socket with Recv-Q 1 and
-# the request's bytes unread while both workers had all their receives
-# posted), and nothing wakes the loop for it. It happened about once in
-# 50-150 fresh connections with a group configured (two URL entries on one
-# listening socket: two accept() calls per wake-up). http.sys on Windows
-# accepts in the kernel; this is a Wine limit, not a sysgi one.
-SESSION = requests.Session()
+# per request: Wine's http.sys now and then leaves a fresh connection in
+# the listening socket's backlog, never accepted (wine_http). It happened
+# about once in 50-150 fresh connections with a group configured.
+SESSION = wine_http.kept_alive_session()
 
 
 def get(url):
-    r = SESSION.get(url, timeout=TIMEOUT)
+    r = wine_http.request("get", url, SESSION, accept_wait=TIMEOUT)
     assert r.status_code == 200, (url, r.status_code, r.text)
     return r.json()
 
