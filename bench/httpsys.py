@@ -26,7 +26,7 @@ stream, a temporary file, a hashed body), of about the same sizes:
 |---|---|---|
 | hello | bench/apps/hello.wsgi | GET / (about 1 KB of JSON) |
 | yields256 | 256 x 4 KiB yields | /stream?chunks=256&size=4096 |
-| file | 10 MiB wsgi.file_wrapper | /file?size=10485760 |
+| file | 10 MiB wsgi.file_wrapper, --enable-sendfile | /file?size=10485760&keep=1 (made once) |
 | post1m | 1 MiB POST | POST / (the body read and hashed) |
 
     /usr/bin/python3 bench/httpsys.py --win-build build-win
@@ -54,7 +54,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as bench  # noqa: E402
 
 ECHO_URLS = {"hello": "/", "yields256": "/stream?chunks=256&size=4096",
-             "file": "/file?size=10485760", "post1m": "/"}
+             "file": "/file?size=10485760&keep=1", "post1m": "/"}
 WSGI_URLS = {"hello": "/hello", "yields256": "/yields256",
              "file": "/file-sendfile", "post1m": "/post1m"}
 POSTS = {"post1m": bench.MIB}
@@ -229,10 +229,12 @@ def main(argv=None):
             if s == "echo":
                 exe, extra = stand_in(exes["echo"], dll, work, s)
                 argv = [exe, "http://127.0.0.1:%d/" % port, "16"]
+                extra["ECHO_SENDFILE"] = "1"  # /file: a file-handle chunk
             elif s == "sysgi":
                 exe, extra = stand_in(exes["sysgi"], dll, work, s)
                 argv = [exe, "serve", winpath(router), "--port", str(port),
-                        "--python-home", winpath(a.winpy)]
+                        "--python-home", winpath(a.winpy),
+                        "--enable-sendfile"]  # as the echo's file chunk
             else:
                 site = os.path.join(work, "site")
                 shutil.copytree(waitress_src, os.path.join(site, "waitress"),

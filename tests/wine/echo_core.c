@@ -14,8 +14,9 @@
  *       send_body (MORE_DATA + HttpSendResponseEntityBody), with a declared
  *       Content-Length if cl=1 (else chunked); each piece is a fresh heap
  *       buffer freed in sysgi_send_complete, so a late read sees poison;
- *   /file?size=N[&off=O&len=L]  a temporary file of N bytes sent with
- *       send_file (a file-handle chunk; needs ECHO_SENDFILE=1).
+ *   /file?size=N[&off=O&len=L][&keep=1]  a temporary file of N bytes sent
+ *       with send_file (a file-handle chunk; needs ECHO_SENDFILE=1); made
+ *       for each request, or with keep=1 once per size and process.
  * Their bytes are echo_pattern(i) for the i-th byte of the stream or file.
  */
 #include <winsock2.h>
@@ -89,30 +90,95 @@ static int answer_stream(const sysgi_request *r, const char *q) {
   return 0;
 }
 
+/* Writes a temporary file of `size` pattern bytes; its name into `path`. */
+static int make_file(long long size, char path[MAX_PATH]) {
+  char dir[MAX_PATH];
+  if (!GetTempPathA(MAX_PATH, dir) || !GetTempFileNameA(dir, "sgf", 0, path))
+    return SYSGI_E_IO;
+  FILE *f = fopen(path, "wb");
+  if (!f)
+    return SYSGI_E_IO;
+  unsigned char block[65536];
+  for (long long i = 0; i < size;) {
+    size_t n = 0;
+    for (; n < sizeof block && i < size; n++, i++)
+      block[n] = echo_pattern((uint64_t)i);
+    if (fwrite(block, 1, n, f) != n) {
+      fclose(f);
+      DeleteFileA(path);
+      return SYSGI_E_IO;
+    }
+  }
+  return fclose(f) == 0 ? 0 : SYSGI_E_IO;
+}
+
+/* keep=1 files, one per size, made once: the benchmark (bench/httpsys.py)
+ * measures sending a file, not writing one. Each is held open with
+ * delete-on-close, so it goes when the process ends. */
+#define KEPT_FILES 4
+static struct {
+  long long size;
+  char path[MAX_PATH];
+  HANDLE holder;
+} kept[KEPT_FILES];
+static SRWLOCK kept_lock = SRWLOCK_INIT;
+
+static int kept_file(long long size, char path[MAX_PATH]) {
+  int rc = SYSGI_E_NOMEM;
+  AcquireSRWLockExclusive(&kept_lock);
+  for (int i = 0; i < KEPT_FILES; i++) {
+    if (kept[i].holder && kept[i].size == size) {
+      strcpy(path, kept[i].path);
+      rc = 0;
+      break;
+    }
+    if (!kept[i].holder) {
+      if ((rc = make_file(size, kept[i].path)) != 0)
+        break;
+      kept[i].holder = CreateFileA(
+          kept[i].path, GENERIC_READ,
+          FILE_SHARE_READ | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+          FILE_ATTRIBUTE_NORMAL | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+      if (kept[i].holder == INVALID_HANDLE_VALUE) {
+        kept[i].holder = NULL;
+        DeleteFileA(kept[i].path);
+        rc = SYSGI_E_IO;
+        break;
+      }
+      kept[i].size = size;
+      strcpy(path, kept[i].path);
+      break;
+    }
+  }
+  ReleaseSRWLockExclusive(&kept_lock);
+  return rc;
+}
+
 static int answer_file(const sysgi_request *r, const char *q) {
   const sysgi_frontend *fe = r->fe;
   long long size = qint(q, "size", 100000), off = qint(q, "off", 0);
   long long len = qint(q, "len", size - off);
-  char dir[MAX_PATH], path[MAX_PATH];
-  if (size < 0 || off < 0 || len <= 0 || !GetTempPathA(sizeof dir, dir) ||
-      !GetTempFileNameA(dir, "sgf", 0, path))
+  int keep = qint(q, "keep", 0) != 0;
+  char path[MAX_PATH];
+  if (size < 0 || off < 0 || len <= 0)
     return SYSGI_E_INVAL;
-  FILE *f = fopen(path, "wb");
-  if (!f)
-    return SYSGI_E_IO;
-  for (long long i = 0; i < size; i++)
-    fputc(echo_pattern((uint64_t)i), f);
-  fclose(f);
+  int rc = keep ? kept_file(size, path) : make_file(size, path);
+  if (rc != 0)
+    return rc;
+  /* A kept file is shared: this request's own handle, its own offsets. */
+  DWORD flags = FILE_ATTRIBUTE_NORMAL | (keep ? 0 : FILE_FLAG_DELETE_ON_CLOSE);
   HANDLE h = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_DELETE,
-                         NULL, OPEN_EXISTING,
-                         FILE_ATTRIBUTE_NORMAL | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+                         NULL, OPEN_EXISTING, flags, NULL);
   if (h == INVALID_HANDLE_VALUE) {
-    DeleteFileA(path);
+    if (!keep)
+      DeleteFileA(path);
     return SYSGI_E_IO;
   }
   sysgi_header hd = {"Content-Type", "application/octet-stream"};
-  static sysgi_send_token tok;
-  int rc = fe->send_head(r->conn, 200, "200 OK", &hd, 1, len);
+  /* On this stack: the send is waited for before the frame ends. One per
+   * request, never shared by concurrent ones. */
+  sysgi_send_token tok = {NULL, 0};
+  rc = fe->send_head(r->conn, 200, "200 OK", &hd, 1, len);
   if (rc == 0)
     rc = fe->send_file(r->conn, (intptr_t)h, off, len, &tok);
   if (rc == SYSGI_PENDING)

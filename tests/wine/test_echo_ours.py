@@ -269,6 +269,19 @@ def test_file_handle_chunk(base):
     assert r.content == pattern(12345, 200000)
 
 
+def test_kept_file_is_sent_whole_to_concurrent_requests(base):
+    # The bench's echo file (keep=1): made once, each request its own
+    # handle, so concurrent sends do not share a file position.
+    import concurrent.futures
+    url = base + "/file?size=700001&keep=1"
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        rs = list(ex.map(lambda _: requests.get(url, timeout=TIMEOUT),
+                         range(8)))
+    for r in rs:
+        assert r.status_code == 200
+        assert r.content == pattern(0, 700001)
+
+
 def test_head_bigger_than_the_receive_buffer(base):
     # 40 KB of headers: more than the front end's first 16 KB buffer, so
     # the DLL answers ERROR_MORE_DATA and the front end reads it again.
