@@ -354,9 +354,11 @@ static int fe_send_body(void *conn, const void *data, size_t len,
 static int fe_send_file(void *conn, intptr_t os_handle, int64_t offset,
                         int64_t len, sysgi_send_token *tok) {
   HTTP_DATA_CHUNK chunk;
+  hs_conn *c = conn;
   /* enable-sendfile off: no kernel file send; the core then reads the
-   * file in blocks (sysgi.h, enable_sendfile). */
-  if (!((hs_conn *)conn)->srv->cfg.enable_sendfile)
+   * file in blocks (sysgi.h, enable_sendfile). The matched application's
+   * setting: the server's one is only the default of its apps. */
+  if (!(c->app ? c->app->enable_sendfile : c->srv->cfg.enable_sendfile))
     return SYSGI_E_UNSUPPORTED;
   if (offset < 0 || len < 0)
     return SYSGI_E_INVAL;

@@ -17,6 +17,7 @@ import time
 import pytest
 import requests
 
+from conftest import httpapi_log_lines
 from e2e_support import APPS, Serve, STAND_INS, TIMEOUT, wait_for
 
 BOTH = pytest.mark.parametrize("srv", STAND_INS, indirect=True, scope="module")
@@ -211,13 +212,26 @@ def check_big_file(s):
     assert hashlib.sha256(r.content).hexdigest() == want
 
 
+def file_chunks(s):
+    """The file-handle chunks our httpapi.dll was given so far."""
+    return [l for l in httpapi_log_lines(s.stand_env["SYSGI_HTTPAPI_LOG"])
+            if l.startswith("FILE ")]
+
+
 @OURS
 def test_file_wrapper_10mib_without_sendfile(srv):
     check_big_file(srv)
+    assert file_chunks(srv) == []  # read in blocks, sent from memory
 
 
 def test_file_wrapper_10mib_with_sendfile(srv_sendfile):
+    before = len(file_chunks(srv_sendfile))
     check_big_file(srv_sendfile)
+    # The file went to http.sys as a file-handle chunk, whole (sysgi serve
+    # used to ignore enable-sendfile and send it from memory).
+    chunks = file_chunks(srv_sendfile)[before:]
+    assert len(chunks) == 1 and chunks[0].endswith(
+        "file-handle chunk of %d bytes" % BIG_SIZE), chunks
     r = requests.get(srv_sendfile.url("/environ"), timeout=TIMEOUT)
     assert r.json()["mod_wsgi.enable_sendfile"] == "1"
 
