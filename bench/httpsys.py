@@ -17,7 +17,9 @@ show what sysgi adds:
   get. Left out (with a note) when python3-waitress is not installed.
 
 For each app, wrk (2 threads, --connections) loads every server in turn for
---duration seconds after a warm-up, and the ratios sysgi / echo and sysgi /
+--duration seconds after a warm-up, the servers alternating --rounds times
+(each cell is the median run: one run alone moves by 2x under Wine), and
+the ratios of the medians sysgi / echo and sysgi /
 waitress are printed and written to results/httpsys-<date>.md and .json.
 The echo server's answers are its own (JSON of the CGI variables, a pattern
 stream, a temporary file, a hashed body), of about the same sizes:
@@ -80,7 +82,7 @@ import runpy, sys
 app = runpy.run_path(sys.argv[1])["application"]
 import waitress
 print("waitress: serving", flush=True)
-waitress.serve(app, host="127.0.0.1", port=int(sys.argv[2]), threads=8,
+waitress.serve(app, host="127.0.0.1", port=int(sys.argv[2]), threads=16,
                _quiet=True)
 '''
 
@@ -128,6 +130,8 @@ class WineProc:
 def stand_in(exe, dll, work, name):
     """A directory with `exe`, its DLLs and our httpapi.dll beside it."""
     d = os.path.join(work, "ours-" + name)
+    if os.path.isdir(d):  # a later round: as made by the first
+        return os.path.join(d, os.path.basename(exe)), stand_in_env(d)
     os.makedirs(d)
     shutil.copy2(exe, d)
     src = os.path.dirname(os.path.abspath(exe))
@@ -135,7 +139,11 @@ def stand_in(exe, dll, work, name):
         if n.lower().endswith(".dll") and n.lower() != "httpapi.dll":
             shutil.copy2(os.path.join(src, n), d)
     shutil.copy2(dll, os.path.join(d, "httpapi.dll"))
-    return os.path.join(d, os.path.basename(exe)), {
+    return os.path.join(d, os.path.basename(exe)), stand_in_env(d)
+
+
+def stand_in_env(d):
+    return {
         "WINEDLLOVERRIDES": OVERRIDES,
         "SYSGI_HTTPAPI_LOG": winpath(os.path.join(d, "httpapi.log")),
         "SYSGI_HTTPAPI_URLACL": winpath(os.path.join(d, "urlacl.txt")),
@@ -188,6 +196,10 @@ def main(argv=None):
     p.add_argument("--duration", type=int, default=8)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--rounds", type=int, default=3,
+                   help="servers alternate this many times; the table "
+                   "gives each cell's median (Wine's figures move by 2x "
+                   "from one run to the next)")
     p.add_argument("--out", default=os.path.join(bench.HERE, "results"))
     a = p.parse_args(argv)
     cli = " ".join(argv if argv is not None else sys.argv[1:])
@@ -213,7 +225,7 @@ def main(argv=None):
     work = tempfile.mkdtemp(prefix="sysgi-httpsys-")
     env = wine_env(os.path.join(tempfile.gettempdir(),
                                 "sysgi-bench-httpsys-prefix"))
-    results = {s: {} for s in servers}
+    runs = {s: {n: [] for n in apps} for s in servers}
     started = datetime.datetime.now()
     try:
         bench.prepare_content(work)
@@ -223,7 +235,7 @@ def main(argv=None):
             f.write(ROUTER % {WSGI_URLS[n]: winpath(os.path.join(
                 work, "apps", bench.APPS[{"file": "file-sendfile"}.get(n, n)]
                 ["script"])) for n in apps})
-        for s in servers:
+        for s in [s for _ in range(max(a.rounds, 1)) for s in servers]:
             port = bench.free_port()
             e = dict(env)
             if s == "echo":
@@ -234,12 +246,15 @@ def main(argv=None):
                 exe, extra = stand_in(exes["sysgi"], dll, work, s)
                 argv = [exe, "serve", winpath(router), "--port", str(port),
                         "--python-home", winpath(a.winpy),
-                        "--enable-sendfile"]  # as the echo's file chunk
+                        # As the echo server: its file chunk, its 16
+                        # threads (a 10 MiB send holds its thread).
+                        "--enable-sendfile", "--threads", "16"]
             else:
                 site = os.path.join(work, "site")
                 shutil.copytree(waitress_src, os.path.join(site, "waitress"),
                                 ignore=shutil.ignore_patterns("__pycache__",
-                                                              "tests"))
+                                                              "tests"),
+                                dirs_exist_ok=True)
                 script = os.path.join(work, "waitress_main.py")
                 with open(script, "w") as f:
                     f.write(WAITRESS)
@@ -266,7 +281,7 @@ def main(argv=None):
                                                             .split("\n")[0]))
                         bench.log("httpsys: " + notes[-1])
                         continue
-                    results[s][n] = r
+                    runs[s][n].append(r)
                     bench.log("httpsys: %-8s %-9s %8.0f req/s  p50 %.2f ms  "
                               "%d errors" % (s, n, r["rps"], r["p50_ms"],
                                              r["socket_errors"] +
@@ -282,6 +297,25 @@ def main(argv=None):
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
+    # Each cell: the run of median req/s (the lower middle one of an even
+    # count), with every run's figure kept beside it.
+    results = {s: {} for s in servers}
+    for s in servers:
+        for n in apps:
+            rs = sorted(runs[s][n], key=lambda r: r["rps"])
+            if rs:
+                results[s][n] = dict(rs[(len(rs) - 1) // 2],
+                                     rps_runs=[r["rps"] for r in runs[s][n]])
+
+    def cell(s, n):
+        if n not in results[s]:
+            return "-"
+        all_ = results[s][n]["rps_runs"]
+        if len(all_) == 1:
+            return "%.0f" % all_[0]
+        return "%.0f (%.0f-%.0f)" % (results[s][n]["rps"], min(all_),
+                                      max(all_))
+
     def rt(n, b):
         try:
             return "%.2f" % (results["sysgi"][n]["rps"] /
@@ -296,17 +330,17 @@ def main(argv=None):
     lines = ["# http.sys path under Wine, test httpapi.dll (%s)" %
              started.strftime("%Y-%m-%d %H:%M"), "",
              "Load average at the end: %s (%d cores). wrk -t2 -c%d, %d s "
-             "after %d s of warm-up." % (load_avg, os.cpu_count() or 0,
-                                         a.connections, a.duration,
-                                         a.warmup), "",
+             "after %d s of warm-up; %d round(s), servers alternating: "
+             "median req/s (lowest-highest)." % (
+                 load_avg, os.cpu_count() or 0, a.connections, a.duration,
+                 a.warmup, a.rounds), "",
              ("    /usr/bin/python3 bench/httpsys.py " + cli).rstrip(), "",
              "| app | " + " | ".join("%s req/s" % s for s in servers) +
              " | sysgi / echo | sysgi / waitress |",
              "|---|" + "---:|" * (len(servers) + 2)]
     for n in apps:
         lines.append("| %s | %s | %s | %s |" % (
-            n, " | ".join("%.0f" % results[s][n]["rps"]
-                          if n in results[s] else "-" for s in servers),
+            n, " | ".join(cell(s, n) for s in servers),
             rt(n, "echo"), rt(n, "waitress")))
     lines += [""] + notes + ["Target: hello sysgi / echo >= 0.9."]
     text = "\n".join(lines) + "\n"
