@@ -28,6 +28,14 @@ def start(wine, tmp_path, apps, extra=None, hosts=("127.0.0.1",)):
     except Exception:
         p.stop()
         raise
+    wakers = [wine_http.Waker(port) for port in ports]  # see wine_http
+    process_stop = p.stop
+
+    def stop():
+        for w in wakers:
+            w.stop()
+        process_stop()
+    p.stop = stop
     return p, ["http://127.0.0.1:%d" % port for port in ports]
 
 

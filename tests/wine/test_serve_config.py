@@ -105,7 +105,9 @@ def two_apps(wine, winpy, site):
     except Exception:
         s.stop()
         raise
+    waker = wine_http.Waker(port)  # see wine_http
     yield s, "http://127.0.0.1:%d" % port
+    waker.stop()
     s.stop()
 
 

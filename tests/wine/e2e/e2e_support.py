@@ -129,13 +129,21 @@ class Serve:
         env.update(extra_env or {})
         self.log_path = os.path.join(self.tmp_dir, "sysgi-%s.log" % kind)
         self.p = WineProcess(env, argv, self.log_path, None, stderr_pipe=True)
+        # Connects once the server listens (see wine_http).
+        self.waker = wine_http.Waker(self.port) if kind == "wine" else None
         if not wait:  # the caller watches the start-up itself
             return
         try:
             self.p.wait_line("sysgi: serving", timeout=START_TIMEOUT)
         except BaseException:
+            self._stop_waker()
             self.p.stop()
             raise
+
+    def _stop_waker(self):
+        if self.waker:
+            self.waker.stop()
+            self.waker = None
 
     def url(self, path):
         return self.base + path
@@ -188,6 +196,7 @@ class Serve:
         crash) and a clean stand-in log."""
         if getattr(self, "_session", None) is not None:
             self._session.close()
+        self._stop_waker()
         try:
             if self.running():
                 rc = self.interrupt()

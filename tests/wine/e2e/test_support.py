@@ -10,6 +10,7 @@ import pytest
 import requests
 
 import e2e_support
+import wine_http
 from e2e_support import Serve
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
@@ -82,3 +83,38 @@ def test_request_accepted_but_unanswered_fails(listener, kind):
     t.join()
     for c in taken:
         c.close()
+
+
+def test_waker_gets_a_stuck_connection_accepted(listener):
+    # Like Wine's http.sys: connections are accepted only when traffic on
+    # an accepted one wakes the server. The Waker's connection is the
+    # first accepted; the client's waits until the Waker pokes.
+    port = listener.getsockname()[1]
+    got = []
+
+    def serve():
+        listener.settimeout(30)
+        waker, _ = listener.accept()
+        waker.settimeout(30)
+        try:
+            got.append(waker.recv(1))  # the poke
+        except socket.timeout:
+            return
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(ANSWER)
+        conn.close()
+        waker.close()
+    t = threading.Thread(target=serve)
+    t.start()
+    w = wine_http.Waker(port)
+    try:
+        deadline = time.monotonic() + 10
+        while w._sock is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # the Waker's own connection, accepted first
+        r = requests.get("http://127.0.0.1:%d/" % port, timeout=20)
+    finally:
+        w.stop()
+        t.join()
+    assert r.status_code == 200 and r.text == "ok"
+    assert got == [b"G"] and w.pokes >= 1

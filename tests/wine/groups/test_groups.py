@@ -185,6 +185,9 @@ def server(wine, winpy, tmp_path_factory):
     s.base = "http://127.0.0.1:%d" % port
     s.env = wine
     s.ini = ini
+    # No wine_http.Waker here: its idle connection, if Wine's list has it
+    # first, takes the newly posted receives of a restarted worker from a
+    # request that waits for one (wine_http), and workers restart here.
     yield s
     s.stop()
 
