@@ -37,11 +37,9 @@ import requests
 ACCEPT_WAIT = 60  # seconds before looking whether Wine took the connection
 
 
-def unaccepted_connections(port):
-    """How many connections to 127.0.0.1:port wait in the kernel's accept
-    queue: /proc/net/tcp's rx_queue of a LISTEN socket is its accept
-    backlog. Read there, not with ss, so no package is needed."""
-    total = 0
+def _tcp_rows():
+    """The columns of every row of /proc/net/tcp and tcp6 (read there, not
+    with ss, so no package is needed)."""
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(table) as f:
@@ -49,28 +47,25 @@ def unaccepted_connections(port):
         except OSError:
             continue
         for row in rows:
-            cols = row.split()
-            local, state, queues = cols[1], cols[3], cols[4]
-            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
-                total += int(queues.split(":")[1], 16)
-    return total
+            yield row.split()
+
+
+def _port(address):
+    return int(address.rsplit(":", 1)[1], 16)
+
+
+def unaccepted_connections(port):
+    """How many connections to 127.0.0.1:port wait in the kernel's accept
+    queue: the rx_queue of a LISTEN socket is its accept backlog."""
+    return sum(int(cols[4].split(":")[1], 16) for cols in _tcp_rows()
+               if cols[3] == "0A" and _port(cols[1]) == port)
 
 
 def accepted(port, client_port):
     """Whether the server side of our connection from `client_port` to
     `port` belongs to a process: an unaccepted one has inode 0."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                rows = f.read().splitlines()[1:]
-        except OSError:
-            continue
-        for row in rows:
-            cols = row.split()
-            if (int(cols[1].rsplit(":", 1)[1], 16) == port and
-                    int(cols[2].rsplit(":", 1)[1], 16) == client_port):
-                return cols[9] != "0"
-    return False
+    return any(cols[9] != "0" for cols in _tcp_rows()
+               if _port(cols[1]) == port and _port(cols[2]) == client_port)
 
 
 class Waker:
