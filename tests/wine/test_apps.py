@@ -28,14 +28,7 @@ def start(wine, tmp_path, apps, extra=None, hosts=("127.0.0.1",)):
     except Exception:
         p.stop()
         raise
-    wakers = [wine_http.Waker(port) for port in ports]  # see wine_http
-    process_stop = p.stop
-
-    def stop():
-        for w in wakers:
-            w.stop()
-        process_stop()
-    p.stop = stop
+    wine_http.wake_while_running(p, ports)
     return p, ["http://127.0.0.1:%d" % port for port in ports]
 
 

@@ -40,31 +40,19 @@ def start_echo(wine, tmp_path, mount="", threads=8, kind=None, extra=None):
     p.httpapi_log = env.get("SYSGI_HTTPAPI_LOG")
     p.base = "http://127.0.0.1:%d" % port
     STARTED.append(p)
-    p.waker = None
     try:
         p.wait_line("listening")
     except Exception:
         p.stop()
         raise
-    if kind == "wine":  # see wine_http
-        p.waker = wine_http.Waker(port)
-        process_stop = p.stop
-
-        def stop():
-            if p.waker:
-                p.waker.stop()
-                p.waker = None
-            process_stop()
-        p.stop = stop
+    if kind == "wine":
+        wine_http.wake_while_running(p, [port])
     return p, p.base
 
 
 def stop_echo(p):
     """Stops through /__shutdown, so the queue is closed (and checked by
     our DLL) as in a clean stop; kills it if that fails."""
-    if p.waker:
-        p.waker.stop()
-        p.waker = None
     try:
         if p.proc.poll() is None:
             try:

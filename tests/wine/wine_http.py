@@ -122,6 +122,19 @@ class Waker:
             self._sock = None
 
 
+def wake_while_running(proc, ports):
+    """A Waker on each of `ports` until `proc.stop()` (a WineProcess), which
+    stops them first."""
+    wakers = [Waker(port) for port in ports]
+    process_stop = proc.stop
+
+    def stop():
+        while wakers:
+            wakers.pop().stop()
+        process_stop()
+    proc.stop = stop
+
+
 def kept_alive_session():
     """A session that keeps its connections alive and keeps no cookies, so
     each request through it is still a stranger to the application."""
